@@ -1,0 +1,11 @@
+//! trailcheck: proves whether AWS CloudTrail log files and digest files were tampered with.
+//!
+//! Layers, from the bottom: `objectkey`, `hash`, `time` (pure helpers); `store` (fetching);
+//! `engine` (walking digest chains and judging files); `report` (rendering a `verdict::Report`);
+//! `cli` and `config` (the command line).
+
+pub mod hash;
+pub mod objectkey;
+pub mod store;
+pub mod time;
+pub mod verdict;

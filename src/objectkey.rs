@@ -1,0 +1,276 @@
+//! CloudTrail object keys: what a key says about its file, and how keys are built.
+//!
+//! Keys come from listings an attacker may have shaped, so parsing is strict: a key that does
+//! not follow CloudTrail's naming is simply not a CloudTrail file and is left alone.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+/// The folder a trail writes into: `[PREFIX/]AWSLogs/[o-ORG/]ACCOUNT/<kind>/REGION/`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Folder {
+    /// The trail's key prefix without a trailing slash; empty when there is none.
+    pub prefix: String,
+    pub organization: Option<String>,
+    pub account: String,
+    pub region: String,
+}
+
+/// A digest file's key, parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DigestName {
+    pub folder: Folder,
+    pub trail: String,
+    pub home_region: String,
+    /// The digest's end time, from its name.
+    pub end: DateTime<Utc>,
+    pub backfill: bool,
+}
+
+/// A log file's key, parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogName {
+    pub folder: Folder,
+    /// Delivery time to the minute, from its name.
+    pub delivered: DateTime<Utc>,
+}
+
+/// What a key names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ObjectName {
+    Digest(DigestName),
+    Log(LogName),
+}
+
+const DIGEST_DIR: &str = "CloudTrail-Digest";
+const LOG_DIR: &str = "CloudTrail";
+const GZ_JSON: &str = ".json.gz";
+const BACKFILL: &str = "_backfill";
+
+/// Parses a key; `None` when it is not a CloudTrail log or digest key.
+pub fn parse(key: &str) -> Option<ObjectName> {
+    let parts: Vec<&str> = key.split('/').collect();
+    // Try the last `AWSLogs` component first: a prefix may itself contain that word.
+    (0..parts.len())
+        .rev()
+        .filter(|&i| parts[i] == "AWSLogs")
+        .find_map(|i| parse_after_awslogs(&parts[..i], &parts[i + 1..]))
+}
+
+fn parse_after_awslogs(prefix: &[&str], rest: &[&str]) -> Option<ObjectName> {
+    let (organization, rest) = match rest.first() {
+        Some(org) if is_organization_id(org) => (Some((*org).to_owned()), &rest[1..]),
+        _ => (None, rest),
+    };
+    let [account, kind, region, year, month, day, file] = rest else {
+        return None;
+    };
+    if !is_account_id(account) || !is_region(region) || !is_date_folder(year, month, day) {
+        return None;
+    }
+    if prefix.iter().any(|p| p.is_empty()) {
+        return None;
+    }
+    let folder = Folder {
+        prefix: prefix.join("/"),
+        organization,
+        account: (*account).to_owned(),
+        region: (*region).to_owned(),
+    };
+    match *kind {
+        DIGEST_DIR => parse_digest_file(folder, file).map(ObjectName::Digest),
+        LOG_DIR => parse_log_file(folder, file).map(ObjectName::Log),
+        _ => None,
+    }
+}
+
+fn parse_digest_file(folder: Folder, file: &str) -> Option<DigestName> {
+    let head = format!("{}_CloudTrail-Digest_{}_", folder.account, folder.region);
+    let body = file.strip_prefix(&head)?.strip_suffix(GZ_JSON)?;
+    let (body, backfill) = match body.strip_suffix(BACKFILL) {
+        Some(b) => (b, true),
+        None => (body, false),
+    };
+    let (trail_and_home, stamp) = body.rsplit_once('_')?;
+    let (trail, home_region) = trail_and_home.rsplit_once('_')?;
+    if !is_trail_name(trail) || !is_region(home_region) {
+        return None;
+    }
+    let end = NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ").ok()?;
+    if stamp.len() != 16 {
+        return None;
+    }
+    Some(DigestName {
+        folder,
+        trail: trail.to_owned(),
+        home_region: home_region.to_owned(),
+        end: end.and_utc(),
+        backfill,
+    })
+}
+
+fn parse_log_file(folder: Folder, file: &str) -> Option<LogName> {
+    let head = format!("{}_CloudTrail_{}_", folder.account, folder.region);
+    let body = file.strip_prefix(&head)?.strip_suffix(GZ_JSON)?;
+    let (stamp, unique) = body.split_once('_')?;
+    if stamp.len() != 14 || unique.is_empty() || !unique.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return None;
+    }
+    let delivered = NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%MZ").ok()?;
+    Some(LogName {
+        folder,
+        delivered: delivered.and_utc(),
+    })
+}
+
+fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_organization_id(s: &str) -> bool {
+    s.strip_prefix("o-").is_some_and(|id| {
+        (10..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
+}
+
+fn is_region(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 32
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// CloudTrail trail names: letters, digits, `.`, `_`, `-`; 3 to 128 characters.
+fn is_trail_name(s: &str) -> bool {
+    (1..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+fn is_date_folder(year: &str, month: &str, day: &str) -> bool {
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    digits(year, 4) && digits(month, 2) && digits(day, 2)
+}
+
+impl Folder {
+    /// `[PREFIX/]AWSLogs/[o-ORG/]ACCOUNT/` with a trailing slash.
+    pub fn account_root(&self) -> String {
+        let mut root = String::new();
+        if !self.prefix.is_empty() {
+            root.push_str(&self.prefix);
+            root.push('/');
+        }
+        root.push_str("AWSLogs/");
+        if let Some(org) = &self.organization {
+            root.push_str(org);
+            root.push('/');
+        }
+        root.push_str(&self.account);
+        root.push('/');
+        root
+    }
+
+    /// The folder holding this region's digests, with a trailing slash.
+    pub fn digest_dir(&self) -> String {
+        format!("{}{DIGEST_DIR}/{}/", self.account_root(), self.region)
+    }
+
+    /// The folder holding this region's logs, with a trailing slash.
+    pub fn log_dir(&self) -> String {
+        format!("{}{LOG_DIR}/{}/", self.account_root(), self.region)
+    }
+}
+
+impl DigestName {
+    /// The key CloudTrail gives a digest with these fields.
+    pub fn key(&self) -> String {
+        format!(
+            "{}{}/{}_CloudTrail-Digest_{}_{}_{}_{}{}{GZ_JSON}",
+            self.folder.digest_dir(),
+            self.end.format("%Y/%m/%d"),
+            self.folder.account,
+            self.folder.region,
+            self.trail,
+            self.home_region,
+            self.end.format("%Y%m%dT%H%M%SZ"),
+            if self.backfill { BACKFILL } else { "" },
+        )
+    }
+}
+
+impl LogName {
+    /// The key CloudTrail gives a log delivered at this time with this unique string.
+    pub fn key(&self, unique: &str) -> String {
+        format!(
+            "{}{}/{}_CloudTrail_{}_{}_{unique}{GZ_JSON}",
+            self.folder.log_dir(),
+            self.delivered.format("%Y/%m/%d"),
+            self.folder.account,
+            self.folder.region,
+            self.delivered.format("%Y%m%dT%H%MZ"),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const DIGEST: &str = "AWSLogs/111122223333/CloudTrail-Digest/us-east-2/2015/08/17/\
+        111122223333_CloudTrail-Digest_us-east-2_my_trail.v2_us-east-1_20150817T150131Z.json.gz";
+    const LOG: &str = "logs/AWSLogs/o-aa111bb222/111122223333/CloudTrail/us-east-2/2015/08/01/\
+        111122223333_CloudTrail_us-east-2_20150801T0210Z_Mu0KsOhtH1ar15ZZ.json.gz";
+
+    #[test]
+    fn digest_key_with_underscored_trail_name_parses_and_rebuilds() {
+        let Some(ObjectName::Digest(d)) = parse(DIGEST) else {
+            panic!("not a digest");
+        };
+        assert_eq!(d.trail, "my_trail.v2");
+        assert_eq!(d.home_region, "us-east-1");
+        assert_eq!(d.folder.region, "us-east-2");
+        assert_eq!(d.folder.prefix, "");
+        assert_eq!(d.end, Utc.with_ymd_and_hms(2015, 8, 17, 15, 1, 31).unwrap());
+        assert!(!d.backfill);
+        assert_eq!(d.key(), DIGEST);
+    }
+
+    #[test]
+    fn backfill_digest_key_parses() {
+        let key = DIGEST.replace(".json.gz", "_backfill.json.gz");
+        let Some(ObjectName::Digest(d)) = parse(&key) else {
+            panic!("not a digest");
+        };
+        assert!(d.backfill);
+        assert_eq!(d.key(), key);
+    }
+
+    #[test]
+    fn organization_log_key_with_prefix_parses_and_rebuilds() {
+        let Some(ObjectName::Log(l)) = parse(LOG) else {
+            panic!("not a log");
+        };
+        assert_eq!(l.folder.prefix, "logs");
+        assert_eq!(l.folder.organization.as_deref(), Some("o-aa111bb222"));
+        assert_eq!(l.delivered, Utc.with_ymd_and_hms(2015, 8, 1, 2, 10, 0).unwrap());
+        assert_eq!(l.key("Mu0KsOhtH1ar15ZZ"), LOG);
+    }
+
+    #[test]
+    fn keys_that_are_not_cloudtrail_files_are_ignored() {
+        for key in [
+            "",
+            "AWSLogs/",
+            "README.txt",
+            "AWSLogs/1111/CloudTrail/us-east-1/2015/08/01/x.json.gz",
+            &LOG.replace("_Mu0K", "_Mu/0K"),
+            &LOG.replace("20150801T0210Z", "20151301T0210Z"),
+            &DIGEST.replace("us-east-2/2015", "US-EAST-2/2015"),
+            &DIGEST.replace(".json.gz", ".json"),
+            &format!("a//{DIGEST}"),
+            &DIGEST.replace("CloudTrail-Digest/", "CloudTrail-Insight/"),
+        ] {
+            assert_eq!(parse(key), None, "{key}");
+        }
+    }
+}

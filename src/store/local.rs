@@ -1,0 +1,1 @@
+//! Local folder store (being written).

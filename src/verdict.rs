@@ -1,0 +1,443 @@
+//! The verdict model: what the engine concludes about each file, gap and chain break.
+//!
+//! This is the one verdict type of the program. The engine builds a [`Report`]; renderers
+//! only read it. Every file gets exactly one [`Status`] and one [`Cause`] that says why.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::hash::Sha256;
+
+/// The status of one file, ordered from best to worst so that the worst of several is `max`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Proven unchanged.
+    Intact,
+    /// Too young to be covered: the digest that will list it is not written yet.
+    /// Listed, but left out of the verdict and the exit code.
+    Pending,
+    /// Cannot be decided either way; the cause says why.
+    Unverifiable,
+    /// A log present in a period the chain covers that no digest lists.
+    Unreferenced,
+    /// A digest found somewhere other than where it records it was delivered.
+    Moved,
+    /// Referenced by a digest, and absent.
+    Deleted,
+    /// Present, and not what was signed.
+    Modified,
+}
+
+impl Status {
+    pub const ALL: [Status; 7] = [
+        Status::Intact,
+        Status::Pending,
+        Status::Unverifiable,
+        Status::Unreferenced,
+        Status::Moved,
+        Status::Deleted,
+        Status::Modified,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Intact => "intact",
+            Status::Pending => "pending",
+            Status::Unverifiable => "unverifiable",
+            Status::Unreferenced => "unreferenced",
+            Status::Moved => "moved",
+            Status::Deleted => "deleted",
+            Status::Modified => "modified",
+        }
+    }
+
+    /// Tampering: a status that proves something was changed, removed, added or moved.
+    pub fn is_tampering(self) -> bool {
+        matches!(
+            self,
+            Status::Modified | Status::Deleted | Status::Moved | Status::Unreferenced
+        )
+    }
+
+    pub fn parse(text: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Digest or log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileKind {
+    Digest,
+    Log,
+}
+
+/// Why a file got its status. Renderers show [`Cause::code`] and the `Display` text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// Signature (digest) or hash (log) checked and matching.
+    Verified,
+    // --- modified
+    /// Log: the SHA-256 of the uncompressed content differs from the digest's `hashValue`.
+    HashMismatch,
+    /// Log: bytes follow the end of the first gzip member.
+    DataAfterGzip,
+    /// Log or digest: not a gzip stream, or a corrupt one (bad CRC, truncated).
+    NotGzip(String),
+    /// Digest: the uncompressed content is not JSON, or a field has the wrong type.
+    InvalidFormat(String),
+    /// Digest: a field CloudTrail always writes is absent.
+    MissingField(&'static str),
+    /// Digest: the SHA-256 of its content differs from its successor's `previousDigestHashValue`.
+    DigestHashMismatch,
+    /// Digest: the RSA signature does not verify under the key it names.
+    BadSignature,
+    /// Digest: its signature metadata and its successor's `previousDigestSignature` differ.
+    SignatureDisagrees,
+    // --- deleted
+    /// Referenced by a digest and absent from the store.
+    NotFound,
+    // --- moved
+    /// Found away from the location it records.
+    MovedFrom { bucket: String, key: String },
+    // --- unreferenced
+    /// Present in a period the chain covers, and listed by no digest.
+    NotListed,
+    // --- unverifiable
+    /// The digest names a public-key fingerprint no key file holds.
+    UnknownKey(String),
+    /// The digest's signature algorithm is not SHA256withRSA.
+    UnsupportedAlgorithm(String),
+    /// The newest digest of a chain has no signature metadata (sidecar or S3 user metadata).
+    NoSignature,
+    /// The file could not be read; the text says why.
+    Unreadable(String),
+    /// The store could not be asked (access denied, throttled, bucket not in the archive).
+    Inaccessible(String),
+    /// Log: listed only by a digest that is not proven authentic.
+    ListedByUnverifiedDigest(String),
+    /// Log: delivered while no digest was written (validation or logging was off).
+    InGap,
+    /// Log: delivered in a period whose digest was deleted.
+    DigestMissing,
+    /// Log: delivered after the newest digest, and older than the delivery delay.
+    AfterNewestDigest,
+    /// Log: delivered before the oldest digest of its folder in range.
+    BeforeOldestDigest,
+    /// Log: delivered in a period covered only by digests that could not be verified.
+    PeriodNotVerified,
+    // --- pending
+    /// Log younger than CloudTrail's delivery delay: its digest is not written yet.
+    AwaitingDigest,
+}
+
+impl Cause {
+    /// A stable machine-readable code, used in JSON and JUnit output.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Cause::Verified => "verified",
+            Cause::HashMismatch => "hash-mismatch",
+            Cause::DataAfterGzip => "data-after-gzip-member",
+            Cause::NotGzip(_) => "not-gzip",
+            Cause::InvalidFormat(_) => "invalid-format",
+            Cause::MissingField(_) => "missing-field",
+            Cause::DigestHashMismatch => "digest-hash-mismatch",
+            Cause::BadSignature => "bad-signature",
+            Cause::SignatureDisagrees => "signature-disagrees",
+            Cause::NotFound => "not-found",
+            Cause::MovedFrom { .. } => "moved",
+            Cause::NotListed => "not-listed",
+            Cause::UnknownKey(_) => "unknown-key",
+            Cause::UnsupportedAlgorithm(_) => "unsupported-algorithm",
+            Cause::NoSignature => "no-signature",
+            Cause::Unreadable(_) => "unreadable",
+            Cause::Inaccessible(_) => "inaccessible",
+            Cause::ListedByUnverifiedDigest(_) => "listed-by-unverified-digest",
+            Cause::InGap => "in-gap",
+            Cause::DigestMissing => "digest-missing",
+            Cause::AfterNewestDigest => "after-newest-digest",
+            Cause::BeforeOldestDigest => "before-oldest-digest",
+            Cause::PeriodNotVerified => "period-not-verified",
+            Cause::AwaitingDigest => "awaiting-digest",
+        }
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::Verified => f.write_str("verified"),
+            Cause::HashMismatch => f.write_str("hash value doesn't match"),
+            Cause::DataAfterGzip => f.write_str("data follows the end of the gzip stream"),
+            Cause::NotGzip(why) => write!(f, "invalid format: not a valid gzip stream ({why})"),
+            Cause::InvalidFormat(why) => write!(f, "invalid format: {why}"),
+            Cause::MissingField(name) => write!(f, "invalid format: missing field {name}"),
+            Cause::DigestHashMismatch => f.write_str(
+                "hash value doesn't match the previousDigestHashValue its successor records",
+            ),
+            Cause::BadSignature => f.write_str("signature verification failed"),
+            Cause::SignatureDisagrees => f.write_str(
+                "signature metadata differs from the previousDigestSignature its successor records",
+            ),
+            Cause::NotFound => f.write_str("not found"),
+            Cause::MovedFrom { bucket, key } => write!(
+                f,
+                "has been moved from its original location s3://{bucket}/{key}"
+            ),
+            Cause::NotListed => f.write_str("not listed by any digest covering its delivery time"),
+            Cause::UnknownKey(fp) => write!(f, "public key not found for fingerprint {fp}"),
+            Cause::UnsupportedAlgorithm(alg) => {
+                write!(f, "unsupported signature algorithm {alg}")
+            }
+            Cause::NoSignature => {
+                f.write_str("no signature: the newest digest of a chain needs its signature metadata")
+            }
+            Cause::Unreadable(why) => write!(f, "cannot be read: {why}"),
+            Cause::Inaccessible(why) => write!(f, "cannot be fetched: {why}"),
+            Cause::ListedByUnverifiedDigest(key) => {
+                write!(f, "listed only by digest {key}, which is not proven authentic")
+            }
+            Cause::InGap => f.write_str("delivered while no digests were written (a gap)"),
+            Cause::DigestMissing => f.write_str("delivered in a period whose digest is missing"),
+            Cause::AfterNewestDigest => f.write_str("delivered after the newest digest"),
+            Cause::BeforeOldestDigest => f.write_str("delivered before the oldest digest"),
+            Cause::PeriodNotVerified => {
+                f.write_str("delivered in a period whose digest is not proven authentic")
+            }
+            Cause::AwaitingDigest => f.write_str("pending: its digest is not delivered yet"),
+        }
+    }
+}
+
+/// The trail a digest chain belongs to: one chain per source region and trail.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ChainId {
+    pub account: String,
+    /// The region whose events the chain covers.
+    pub region: String,
+    pub trail: String,
+    pub home_region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    pub backfill: bool,
+}
+
+impl fmt::Display for ChainId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}{} {} {}",
+            if self.backfill { "(backfill) " } else { "" },
+            self.account,
+            self.trail,
+            self.region
+        )
+    }
+}
+
+/// The verdict on one digest or log file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileVerdict {
+    pub kind: FileKind,
+    pub bucket: String,
+    pub key: String,
+    pub status: Status,
+    pub cause: Cause,
+    /// The digest's end time, or the log's delivery time from its name.
+    pub time: Option<DateTime<Utc>>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub backfill: bool,
+    /// The SHA-256 the chain expects (a digest's from its successor, a log's from its digest).
+    pub expected_sha256: Option<Sha256>,
+    /// The SHA-256 of the uncompressed content as read.
+    pub actual_sha256: Option<Sha256>,
+    /// For a digest, the fingerprint of the key it names; for a log, the digest listing it.
+    pub reference: Option<String>,
+}
+
+impl FileVerdict {
+    /// A verdict with only the identifying fields set; callers fill in the rest.
+    pub fn new(kind: FileKind, bucket: &str, key: &str, status: Status, cause: Cause) -> Self {
+        Self {
+            kind,
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            status,
+            cause,
+            time: None,
+            account: None,
+            region: None,
+            backfill: false,
+            expected_sha256: None,
+            actual_sha256: None,
+            reference: None,
+        }
+    }
+
+    pub fn s3_url(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.key)
+    }
+
+    /// Sort key: digests before logs, then by time, then by location.
+    fn order(&self) -> impl Ord + '_ {
+        (self.kind, self.time, &self.bucket, &self.key)
+    }
+}
+
+/// Gap (validation or logging was off) or chain break (digests deleted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GapKind {
+    /// A starting digest follows earlier digests: nothing was digested in between.
+    Gap,
+    /// A digest's predecessor is missing: one or more digests were deleted.
+    ChainBreak,
+}
+
+/// A period with no digest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Gap {
+    pub kind: GapKind,
+    pub chain: ChainId,
+    pub bucket: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// For a chain break, how many hourly digests are missing, inferred from the cadence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_digests: Option<u32>,
+}
+
+/// A public key that verified at least one digest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KeyUse {
+    pub fingerprint: String,
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_to: Option<DateTime<Utc>>,
+    pub file: String,
+    pub digests_verified: usize,
+}
+
+/// The whole result of one validation run.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    pub source: String,
+    pub requested_start: Option<DateTime<Utc>>,
+    pub requested_end: Option<DateTime<Utc>>,
+    /// The span of the verified digests, clipped to the requested range.
+    pub found: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    pub files: Vec<FileVerdict>,
+    pub gaps: Vec<Gap>,
+    pub chains: Vec<ChainId>,
+    pub keys: Vec<KeyUse>,
+}
+
+/// The verdict of a run as a whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Every file proven intact (pending ones aside).
+    Intact,
+    /// At least one file with a failing status.
+    Tampered,
+    /// No tampering proven, but something could not be decided.
+    Incomplete,
+}
+
+impl Report {
+    /// Puts files and gaps in a fixed order, so output does not depend on thread timing.
+    pub fn sort(&mut self) {
+        self.files.sort_by(|a, b| a.order().cmp(&b.order()));
+        self.gaps.sort_by(|a, b| (&a.chain, a.from).cmp(&(&b.chain, b.from)));
+        self.chains.sort();
+        self.chains.dedup();
+        self.keys.sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
+    }
+
+    /// How many files have each status, per kind.
+    pub fn counts(&self) -> BTreeMap<(FileKind, Status), usize> {
+        let mut counts = BTreeMap::new();
+        for file in &self.files {
+            *counts.entry((file.kind, file.status)).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    pub fn count(&self, kind: FileKind, status: Status) -> usize {
+        self.files
+            .iter()
+            .filter(|f| f.kind == kind && f.status == status)
+            .count()
+    }
+
+    /// The run's verdict, given which statuses count as failures.
+    pub fn outcome(&self, fail_on: &[Status]) -> Outcome {
+        let statuses = || self.files.iter().map(|f| f.status);
+        if statuses().any(|s| fail_on.contains(&s)) {
+            Outcome::Tampered
+        } else if statuses().any(|s| s == Status::Unverifiable) {
+            Outcome::Incomplete
+        } else {
+            Outcome::Intact
+        }
+    }
+}
+
+/// The statuses that fail a run unless `--fail-on` says otherwise.
+pub const DEFAULT_FAIL_ON: [Status; 4] = [
+    Status::Modified,
+    Status::Deleted,
+    Status::Moved,
+    Status::Unreferenced,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worst_status_is_the_maximum() {
+        assert!(Status::Modified > Status::Deleted);
+        assert!(Status::Unverifiable > Status::Pending);
+        assert!(Status::Pending > Status::Intact);
+        assert_eq!(
+            [Status::Intact, Status::Moved, Status::Pending]
+                .into_iter()
+                .max(),
+            Some(Status::Moved)
+        );
+    }
+
+    #[test]
+    fn status_names_round_trip() {
+        for status in Status::ALL {
+            assert_eq!(Status::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(Status::parse("valid"), None);
+    }
+
+    #[test]
+    fn outcome_prefers_tampering_over_unverifiable_and_ignores_pending() {
+        let file = |status| {
+            FileVerdict::new(FileKind::Log, "b", "k", status, Cause::Verified)
+        };
+        let mut report = Report::default();
+        report.files = vec![file(Status::Intact), file(Status::Pending)];
+        assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Intact);
+        report.files.push(file(Status::Unverifiable));
+        assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Incomplete);
+        report.files.push(file(Status::Unreferenced));
+        assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Tampered);
+        assert_eq!(report.outcome(&[Status::Modified]), Outcome::Incomplete);
+    }
+}
