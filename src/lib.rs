@@ -4,8 +4,14 @@
 //! `engine` (walking digest chains and judging files); `report` (rendering a `verdict::Report`);
 //! `cli` and `config` (the command line).
 
+pub mod der;
+pub mod digest;
+pub mod error;
+pub mod gzip;
 pub mod hash;
+pub mod keys;
 pub mod objectkey;
+pub mod signature;
 pub mod store;
 pub mod time;
 pub mod verdict;

@@ -129,14 +129,18 @@ fn is_account_id(s: &str) -> bool {
 
 fn is_organization_id(s: &str) -> bool {
     s.strip_prefix("o-").is_some_and(|id| {
-        (10..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        (10..=32).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
     })
 }
 
 fn is_region(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 32
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// CloudTrail trail names: letters, digits, `.`, `_`, `-`; 3 to 128 characters.
@@ -252,7 +256,10 @@ mod tests {
         };
         assert_eq!(l.folder.prefix, "logs");
         assert_eq!(l.folder.organization.as_deref(), Some("o-aa111bb222"));
-        assert_eq!(l.delivered, Utc.with_ymd_and_hms(2015, 8, 1, 2, 10, 0).unwrap());
+        assert_eq!(
+            l.delivered,
+            Utc.with_ymd_and_hms(2015, 8, 1, 2, 10, 0).unwrap()
+        );
         assert_eq!(l.key("Mu0KsOhtH1ar15ZZ"), LOG);
     }
 

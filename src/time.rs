@@ -29,7 +29,12 @@ pub fn parse_user(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Strin
     if let Some(t) = parse_cloudtrail(text) {
         return Ok(t);
     }
-    for format in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
+    for format in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(text.trim_end_matches('Z'), format) {
             return Ok(t.and_utc());
         }
@@ -81,12 +86,23 @@ mod tests {
         assert_eq!(t("now"), now());
         assert_eq!(t("-1d"), at(20, 12, 0));
         assert_eq!(t("-90m"), at(21, 10, 30));
-        assert_eq!(t("-1w"), Utc.with_ymd_and_hms(2026, 11, 14, 12, 0, 0).unwrap());
+        assert_eq!(
+            t("-1w"),
+            Utc.with_ymd_and_hms(2026, 11, 14, 12, 0, 0).unwrap()
+        );
     }
 
     #[test]
     fn bad_user_times_are_errors_that_show_the_forms() {
-        for bad in ["", "yesterday", "-7", "-7y", "-d", "2026-13-01", "-99999999999d"] {
+        for bad in [
+            "",
+            "yesterday",
+            "-7",
+            "-7y",
+            "-d",
+            "2026-13-01",
+            "-99999999999d",
+        ] {
             let err = parse_user(bad, now()).unwrap_err();
             assert!(err.contains("-7d"), "{bad}: {err}");
         }

@@ -199,13 +199,16 @@ impl fmt::Display for Cause {
             Cause::UnsupportedAlgorithm(alg) => {
                 write!(f, "unsupported signature algorithm {alg}")
             }
-            Cause::NoSignature => {
-                f.write_str("no signature: the newest digest of a chain needs its signature metadata")
-            }
+            Cause::NoSignature => f.write_str(
+                "no signature: the newest digest of a chain needs its signature metadata",
+            ),
             Cause::Unreadable(why) => write!(f, "cannot be read: {why}"),
             Cause::Inaccessible(why) => write!(f, "cannot be fetched: {why}"),
             Cause::ListedByUnverifiedDigest(key) => {
-                write!(f, "listed only by digest {key}, which is not proven authentic")
+                write!(
+                    f,
+                    "listed only by digest {key}, which is not proven authentic"
+                )
             }
             Cause::InGap => f.write_str("delivered while no digests were written (a gap)"),
             Cause::DigestMissing => f.write_str("delivered in a period whose digest is missing"),
@@ -358,7 +361,8 @@ impl Report {
     /// Puts files and gaps in a fixed order, so output does not depend on thread timing.
     pub fn sort(&mut self) {
         self.files.sort_by(|a, b| a.order().cmp(&b.order()));
-        self.gaps.sort_by(|a, b| (&a.chain, a.from).cmp(&(&b.chain, b.from)));
+        self.gaps
+            .sort_by(|a, b| (&a.chain, a.from).cmp(&(&b.chain, b.from)));
         self.chains.sort();
         self.chains.dedup();
         self.keys.sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
@@ -428,9 +432,7 @@ mod tests {
 
     #[test]
     fn outcome_prefers_tampering_over_unverifiable_and_ignores_pending() {
-        let file = |status| {
-            FileVerdict::new(FileKind::Log, "b", "k", status, Cause::Verified)
-        };
+        let file = |status| FileVerdict::new(FileKind::Log, "b", "k", status, Cause::Verified);
         let mut report = Report::default();
         report.files = vec![file(Status::Intact), file(Status::Pending)];
         assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Intact);

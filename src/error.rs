@@ -1,0 +1,31 @@
+//! Errors that stop a run before any file is judged: bad options, unreadable key files,
+//! a source that is not there. They map to exit code 2. Problems with individual files are
+//! never errors: they are verdicts (see `verdict`).
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read the archive folder: {why}. Check the path.")]
+    SourceUnreadable { path: PathBuf, why: String },
+
+    #[error(
+        "{path}: no CloudTrail digest files found. Point trailcheck at the folder that holds \
+             AWSLogs/ (or one folder per bucket), as `aws s3 sync s3://BUCKET DIR` leaves it."
+    )]
+    NoDigests { path: PathBuf },
+
+    #[error(
+        "key file {path}: {why}. Fix or remove the file, or fetch the keys again with \
+             `aws cloudtrail list-public-keys`."
+    )]
+    KeyFile { path: PathBuf, why: String },
+
+    #[error("keys folder {path}: {why}")]
+    KeyFolder { path: PathBuf, why: String },
+
+    #[error("{option}: {why}")]
+    Option { option: &'static str, why: String },
+}
