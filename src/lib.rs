@@ -6,11 +6,13 @@
 
 pub mod der;
 pub mod digest;
+pub mod engine;
 pub mod error;
 pub mod gzip;
 pub mod hash;
 pub mod keys;
 pub mod objectkey;
+pub mod report;
 pub mod signature;
 pub mod store;
 pub mod time;

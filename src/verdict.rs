@@ -136,6 +136,8 @@ pub enum Cause {
     BeforeOldestDigest,
     /// Log: delivered in a period covered only by digests that could not be verified.
     PeriodNotVerified,
+    /// Log: no digest in range covers its folder at all.
+    NoDigests,
     // --- pending
     /// Log younger than CloudTrail's delivery delay: its digest is not written yet.
     AwaitingDigest,
@@ -168,6 +170,7 @@ impl Cause {
             Cause::AfterNewestDigest => "after-newest-digest",
             Cause::BeforeOldestDigest => "before-oldest-digest",
             Cause::PeriodNotVerified => "period-not-verified",
+            Cause::NoDigests => "no-digests",
             Cause::AwaitingDigest => "awaiting-digest",
         }
     }
@@ -217,6 +220,7 @@ impl fmt::Display for Cause {
             Cause::PeriodNotVerified => {
                 f.write_str("delivered in a period whose digest is not proven authentic")
             }
+            Cause::NoDigests => f.write_str("no digest in range covers its folder"),
             Cause::AwaitingDigest => f.write_str("pending: its digest is not delivered yet"),
         }
     }
@@ -384,10 +388,13 @@ impl Report {
             .count()
     }
 
-    /// The run's verdict, given which statuses count as failures.
+    /// The run's verdict, given which statuses count as failures. A run that checked
+    /// nothing proves nothing, so it is incomplete, never intact.
     pub fn outcome(&self, fail_on: &[Status]) -> Outcome {
         let statuses = || self.files.iter().map(|f| f.status);
-        if statuses().any(|s| fail_on.contains(&s)) {
+        if self.files.is_empty() {
+            Outcome::Incomplete
+        } else if statuses().any(|s| fail_on.contains(&s)) {
             Outcome::Tampered
         } else if statuses().any(|s| s == Status::Unverifiable) {
             Outcome::Incomplete
@@ -434,6 +441,7 @@ mod tests {
     fn outcome_prefers_tampering_over_unverifiable_and_ignores_pending() {
         let file = |status| FileVerdict::new(FileKind::Log, "b", "k", status, Cause::Verified);
         let mut report = Report::default();
+        assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Incomplete);
         report.files = vec![file(Status::Intact), file(Status::Pending)];
         assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Intact);
         report.files.push(file(Status::Unverifiable));

@@ -1,1 +1,385 @@
-//! Local folder store (being written).
+//! A local folder as a store: a mirror of one bucket, or one folder per bucket.
+//!
+//! Keys come from digests an attacker may have written, so a key is turned into a path
+//! only after every component is checked, and the file it opens must resolve inside the
+//! archive root: `../`, absolute keys and symlinks out of the root are refused.
+
+use std::fs::{self, File};
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+use serde_json::Value;
+
+use super::{FetchError, Metadata, Object, Store};
+use crate::digest::{Digest, MAX_DIGEST_BYTES};
+use crate::error::ConfigError;
+use crate::gzip;
+use crate::objectkey::{self, ObjectName};
+
+/// The suffix of the signature sidecar written beside a digest (`KEY.meta.json`).
+pub const SIDECAR_SUFFIX: &str = ".meta.json";
+/// Sidecars larger than this are not read.
+const MAX_SIDECAR: u64 = 64 * 1024;
+/// How many digests are read to tell a mirror from a per-bucket layout.
+const LAYOUT_SAMPLE: usize = 8;
+
+/// How keys map to paths.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// `ROOT/KEY`, as `aws s3 sync s3://BUCKET ROOT` leaves it.
+    Mirror { bucket: String },
+    /// `ROOT/BUCKET/KEY`.
+    PerBucket,
+}
+
+/// A read-only store over a local folder.
+pub struct LocalStore {
+    root: PathBuf,
+    layout: Layout,
+}
+
+impl LocalStore {
+    /// Opens `root`, detecting its layout unless `bucket` names the mirrored bucket.
+    pub fn open(root: &Path, bucket: Option<&str>) -> Result<Self, ConfigError> {
+        let unreadable = |why: String| ConfigError::SourceUnreadable {
+            path: root.to_owned(),
+            why,
+        };
+        let root = fs::canonicalize(root).map_err(|e| unreadable(e.to_string()))?;
+        if !root.is_dir() {
+            return Err(unreadable("not a folder".to_owned()));
+        }
+        let layout = match bucket {
+            Some(bucket) => Layout::Mirror {
+                bucket: bucket.to_owned(),
+            },
+            None => detect_layout(&root)?,
+        };
+        Ok(Self { root, layout })
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The folder holding `bucket`'s objects, if this store holds that bucket.
+    fn bucket_dir(&self, bucket: &str) -> Result<PathBuf, FetchError> {
+        match &self.layout {
+            Layout::Mirror { bucket: mirrored } if mirrored == bucket => Ok(self.root.clone()),
+            Layout::Mirror { bucket: mirrored } => Err(FetchError::Inaccessible(format!(
+                "bucket {bucket} is not in the archive (it mirrors bucket {mirrored}); \
+                 keep one folder per bucket to validate chains that span buckets"
+            ))),
+            Layout::PerBucket => {
+                let dir = self.root.join(safe_component(bucket).ok_or_else(|| {
+                    FetchError::Inaccessible(format!("'{bucket}' is not a bucket name"))
+                })?);
+                if dir.is_dir() {
+                    Ok(dir)
+                } else {
+                    Err(FetchError::Inaccessible(format!(
+                        "bucket {bucket} is not in the archive (no folder {})",
+                        dir.display()
+                    )))
+                }
+            }
+        }
+    }
+
+    /// The path of an object, refusing keys that would leave the bucket folder.
+    fn object_path(&self, bucket: &str, key: &str) -> Result<PathBuf, FetchError> {
+        let dir = self.bucket_dir(bucket)?;
+        let relative = safe_relative(key).ok_or_else(|| {
+            FetchError::Inaccessible(format!(
+                "key '{}' is not a safe relative path; refused",
+                key.escape_debug()
+            ))
+        })?;
+        Ok(dir.join(relative))
+    }
+
+    /// Opens a file that must resolve inside the root, even through symlinks.
+    fn open_inside(&self, path: &Path) -> Result<File, FetchError> {
+        let real = match fs::canonicalize(path) {
+            Ok(real) => real,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FetchError::NotFound),
+            Err(e) => return Err(FetchError::Inaccessible(e.to_string())),
+        };
+        if !real.starts_with(&self.root) {
+            return Err(FetchError::Inaccessible(format!(
+                "{} links outside the archive; refused",
+                path.display()
+            )));
+        }
+        if !real.is_file() {
+            return Err(FetchError::NotFound);
+        }
+        File::open(&real).map_err(|e| FetchError::Inaccessible(e.to_string()))
+    }
+
+    fn read_sidecar(&self, object: &Path) -> Metadata {
+        let mut name = object.as_os_str().to_owned();
+        name.push(SIDECAR_SUFFIX);
+        let path = PathBuf::from(name);
+        match self.open_inside(&path) {
+            Err(FetchError::NotFound) => Metadata::default(),
+            Err(e) => problem(format!("signature sidecar {}: {e}", path.display())),
+            Ok(file) => parse_sidecar(file).unwrap_or_else(|why| {
+                problem(format!("signature sidecar {}: {why}", path.display()))
+            }),
+        }
+    }
+}
+
+fn problem(why: String) -> Metadata {
+    Metadata {
+        problem: Some(why),
+        ..Metadata::default()
+    }
+}
+
+/// Reads what `aws s3api head-object` prints: `{"Metadata": {"signature": ..., ...}}`.
+fn parse_sidecar(file: File) -> Result<Metadata, String> {
+    let mut bytes = Vec::new();
+    file.take(MAX_SIDECAR + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_SIDECAR {
+        return Err("larger than a signature sidecar can be".to_owned());
+    }
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| format!("not JSON ({e})"))?;
+    let metadata = value
+        .get("Metadata")
+        .and_then(Value::as_object)
+        .ok_or("no \"Metadata\" object")?;
+    let field = |name: &str| {
+        metadata
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.as_str())
+            .map(str::to_owned)
+    };
+    Ok(Metadata {
+        signature: field("signature"),
+        signature_algorithm: field("signature-algorithm"),
+        backfill_generation_timestamp: field("backfill-generation-timestamp"),
+        problem: None,
+    })
+}
+
+/// A single path component that is an ordinary name.
+fn safe_component(name: &str) -> Option<&str> {
+    let ok = !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0']);
+    ok.then_some(name)
+}
+
+/// A key as a relative path of ordinary components only.
+fn safe_relative(key: &str) -> Option<PathBuf> {
+    let mut path = PathBuf::new();
+    for part in key.split('/') {
+        path.push(safe_component(part)?);
+    }
+    let only_normal = path.components().all(|c| matches!(c, Component::Normal(_)));
+    (only_normal && !key.is_empty()).then_some(path)
+}
+
+/// Every regular file under `dir` (symlinked folders are not entered), as keys relative
+/// to `base`, skipping signature sidecars.
+fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = fs::read_dir(dir)?.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            walk(base, &path, out)?;
+        } else if kind.is_file() || kind.is_symlink() {
+            let Ok(relative) = path.strip_prefix(base) else {
+                continue;
+            };
+            let Some(key) = relative.to_str() else {
+                continue;
+            };
+            if !key.ends_with(SIDECAR_SUFFIX) {
+                out.push(key.replace(std::path::MAIN_SEPARATOR, "/"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Tells a one-bucket mirror from a folder per bucket by where digests say they belong.
+fn detect_layout(root: &Path) -> Result<Layout, ConfigError> {
+    let mut keys = Vec::new();
+    walk(root, root, &mut keys).map_err(|e| ConfigError::SourceUnreadable {
+        path: root.to_owned(),
+        why: e.to_string(),
+    })?;
+    let digests: Vec<&String> = keys
+        .iter()
+        .filter(|k| k.contains("/CloudTrail-Digest/"))
+        .collect();
+    if digests.is_empty() {
+        return Err(ConfigError::NoDigests {
+            path: root.to_owned(),
+        });
+    }
+    let mut per_bucket_votes = 0;
+    let mut mirror_bucket = None;
+    for key in digests.iter().take(LAYOUT_SAMPLE) {
+        let Some(recorded) = recorded_location(&root.join(key.as_str())) else {
+            continue;
+        };
+        if recorded.1 == **key {
+            mirror_bucket.get_or_insert(recorded.0);
+        } else if key
+            .split_once('/')
+            .is_some_and(|(b, k)| b == recorded.0 && k == recorded.1)
+        {
+            per_bucket_votes += 1;
+        }
+    }
+    if per_bucket_votes > 0 && mirror_bucket.is_none() {
+        return Ok(Layout::PerBucket);
+    }
+    if let Some(bucket) = mirror_bucket {
+        return Ok(Layout::Mirror { bucket });
+    }
+    // No digest could be read: fall back on the shape of the paths.
+    let mirror_shaped = digests.iter().any(|k| objectkey::parse(k).is_some());
+    Ok(if mirror_shaped {
+        Layout::Mirror {
+            bucket: "unknown-bucket".to_owned(),
+        }
+    } else {
+        Layout::PerBucket
+    })
+}
+
+/// The `(digestS3Bucket, digestS3Object)` a digest file records, if it can be read.
+fn recorded_location(path: &Path) -> Option<(String, String)> {
+    let file = File::open(path).ok()?;
+    let content = gzip::inflate_bounded(file, MAX_DIGEST_BYTES).ok()?;
+    let digest = Digest::parse(&content).ok()?;
+    Some((digest.bucket, digest.key))
+}
+
+impl Store for LocalStore {
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn buckets(&self) -> Vec<String> {
+        match &self.layout {
+            Layout::Mirror { bucket } => vec![bucket.clone()],
+            Layout::PerBucket => {
+                let Ok(entries) = fs::read_dir(&self.root) else {
+                    return Vec::new();
+                };
+                let mut buckets: Vec<String> = entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+                    .collect();
+                buckets.sort();
+                buckets
+            }
+        }
+    }
+
+    fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, FetchError> {
+        let base = self.bucket_dir(bucket)?;
+        // Start at the deepest folder the prefix names, so a narrow prefix reads little.
+        let folder = prefix.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let start = match safe_relative(folder) {
+            Some(relative) => base.join(relative),
+            None if folder.is_empty() => base.clone(),
+            None => return Ok(Vec::new()),
+        };
+        if !start.is_dir() {
+            return Ok(Vec::new());
+        }
+        let mut keys = Vec::new();
+        walk(&base, &start, &mut keys).map_err(|e| FetchError::Inaccessible(e.to_string()))?;
+        keys.retain(|k| k.starts_with(prefix));
+        keys.sort();
+        Ok(keys)
+    }
+
+    fn get(&self, bucket: &str, key: &str) -> Result<Object, FetchError> {
+        let path = self.object_path(bucket, key)?;
+        let file = self.open_inside(&path)?;
+        let metadata = if matches!(objectkey::parse(key), Some(ObjectName::Digest(_))) {
+            self.read_sidecar(&path)
+        } else {
+            Metadata::default()
+        };
+        Ok(Object {
+            body: Box::new(file),
+            metadata,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsafe_keys_are_refused() {
+        for key in [
+            "",
+            "/etc/passwd",
+            "a/../../b",
+            "a//b",
+            "./a",
+            "a/.",
+            "a\\..\\b",
+            "a\0b",
+        ] {
+            assert_eq!(safe_relative(key), None, "{key:?}");
+        }
+        assert_eq!(
+            safe_relative("AWSLogs/x.json.gz"),
+            Some(PathBuf::from("AWSLogs/x.json.gz"))
+        );
+    }
+
+    #[test]
+    fn sidecar_metadata_is_read_case_insensitively() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.json");
+        fs::write(
+            &path,
+            r#"{"Metadata": {"Signature": "ab", "signature-algorithm": "SHA256withRSA"}}"#,
+        )
+        .unwrap();
+        let m = parse_sidecar(File::open(&path).unwrap()).unwrap();
+        assert_eq!(m.signature.as_deref(), Some("ab"));
+        assert_eq!(m.signature_algorithm.as_deref(), Some("SHA256withRSA"));
+        fs::write(&path, "[]").unwrap();
+        assert!(parse_sidecar(File::open(&path).unwrap()).is_err());
+    }
+
+    #[test]
+    fn symlinks_out_of_the_root_are_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("secret"), "x").unwrap();
+        let root = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), root.path().join("link"))
+            .unwrap();
+        let store = LocalStore::open(root.path(), Some("b")).unwrap();
+        assert!(matches!(
+            store.get("b", "link"),
+            Err(FetchError::Inaccessible(_))
+        ));
+        assert!(matches!(
+            store.get("b", "absent"),
+            Err(FetchError::NotFound)
+        ));
+        assert!(matches!(
+            store.get("other", "link"),
+            Err(FetchError::Inaccessible(_))
+        ));
+    }
+}

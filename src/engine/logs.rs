@@ -1,0 +1,87 @@
+//! Checking one listed log: fetch, inflate its first gzip member, hash, compare.
+
+use crate::digest::SHA_256;
+use crate::gzip::{self, GzipError};
+use crate::hash::Sha256;
+use crate::objectkey::{self, ObjectName};
+use crate::store::{FetchError, Store};
+use crate::verdict::{Cause, FileKind, FileVerdict, Status};
+
+use super::chain::LogTask;
+
+/// Fetches and hashes the log `task` names and judges it.
+pub fn check(store: &dyn Store, task: &LogTask) -> FileVerdict {
+    let (status, cause, expected, actual) = judge(store, task);
+    let mut verdict = FileVerdict::new(FileKind::Log, &task.bucket, &task.key, status, cause);
+    if let Some(ObjectName::Log(name)) = objectkey::parse(&task.key) {
+        verdict.time = Some(name.delivered);
+        verdict.account = Some(name.folder.account);
+        verdict.region = Some(name.folder.region);
+    }
+    verdict.backfill = task.backfill;
+    verdict.expected_sha256 = expected;
+    verdict.actual_sha256 = actual;
+    verdict.reference = Some(task.listed_by.clone());
+    verdict
+}
+
+type Judged = (Status, Cause, Option<Sha256>, Option<Sha256>);
+
+fn judge(store: &dyn Store, task: &LogTask) -> Judged {
+    // What is only proven when the listing digest is authentic.
+    let unproven = || Cause::ListedByUnverifiedDigest(task.listed_by.clone());
+    let if_trusted = |status: Status, cause: Cause| {
+        if task.trusted {
+            (status, cause)
+        } else {
+            (Status::Unverifiable, unproven())
+        }
+    };
+    if let Some(algorithm) = task.hash_algorithm.as_deref().filter(|a| *a != SHA_256) {
+        let cause = Cause::UnsupportedAlgorithm(algorithm.to_owned());
+        return (Status::Unverifiable, cause, None, None);
+    }
+    let expected = Sha256::from_hex(&task.hash);
+    let object = match store.get(&task.bucket, &task.key) {
+        Ok(object) => object,
+        Err(FetchError::NotFound) => {
+            let (s, c) = if_trusted(Status::Deleted, Cause::NotFound);
+            return (s, c, expected, None);
+        }
+        Err(FetchError::Inaccessible(why)) => {
+            return (
+                Status::Unverifiable,
+                Cause::Inaccessible(why),
+                expected,
+                None,
+            );
+        }
+    };
+    let inflated = match gzip::hash_stream(object.body) {
+        Ok(inflated) => inflated,
+        // CloudTrail never writes these, whatever a digest says: tampering on their own.
+        Err(GzipError::TrailingData) => {
+            return (Status::Modified, Cause::DataAfterGzip, expected, None);
+        }
+        Err(GzipError::Invalid(why)) => {
+            return (Status::Modified, Cause::NotGzip(why), expected, None);
+        }
+        Err(GzipError::Io(why)) => {
+            return (Status::Unverifiable, Cause::Unreadable(why), expected, None);
+        }
+        Err(GzipError::TooLarge { limit }) => {
+            let cause = Cause::Unreadable(format!("inflates past {limit} bytes"));
+            return (Status::Unverifiable, cause, expected, None);
+        }
+    };
+    let actual = Some(inflated.sha256);
+    let (status, cause) = match expected {
+        Some(e) if e == inflated.sha256 => if_trusted(Status::Intact, Cause::Verified),
+        Some(_) => if_trusted(Status::Modified, Cause::HashMismatch),
+        None => if_trusted(
+            Status::Modified,
+            Cause::InvalidFormat(format!("the digest lists hash value '{}'", task.hash)),
+        ),
+    };
+    (status, cause, expected, actual)
+}

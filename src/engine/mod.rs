@@ -1,0 +1,359 @@
+//! The validation engine: from a store and a key ring to a [`Report`].
+//!
+//! Steps: list what is in range, load digests in parallel, walk each chain, check every
+//! listed log in parallel, then classify the logs no digest lists. Parallelism lives here
+//! only; the report is sorted at the end so output never depends on thread timing.
+
+pub mod chain;
+pub mod coverage;
+pub mod judge;
+pub mod load;
+pub mod logs;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+use rayon::prelude::*;
+
+use crate::error::ConfigError;
+use crate::keys::KeyRing;
+use crate::objectkey::{self, DigestName, ObjectName};
+use crate::store::{FetchError, Store};
+use crate::verdict::{Cause, ChainId, FileKind, FileVerdict, KeyUse, Report, Status};
+
+use chain::{ChainOutcome, FolderId, LogTask, Span};
+use coverage::FolderCoverage;
+use load::LoadedDigest;
+
+/// The AWS CLI also reads digests up to an hour past the end time: logs delivered just
+/// before the end are listed in the next digest.
+pub const SPILL_OVER: Duration = Duration::hours(1);
+
+/// Which trail to validate, from its ARN.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrailSelector {
+    pub account: String,
+    pub home_region: String,
+    pub name: String,
+}
+
+impl TrailSelector {
+    /// Parses `arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail/NAME`.
+    pub fn from_arn(arn: &str) -> Result<Self, String> {
+        let bad =
+            || format!("'{arn}' is not a trail ARN (arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME)");
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let [prefix, _partition, service, region, account, resource] = parts[..] else {
+            return Err(bad());
+        };
+        let name = resource.strip_prefix("trail/").ok_or_else(bad)?;
+        let valid = prefix == "arn"
+            && service == "cloudtrail"
+            && !region.is_empty()
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && !name.is_empty();
+        if !valid {
+            return Err(bad());
+        }
+        Ok(Self {
+            account: account.to_owned(),
+            home_region: region.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+
+    fn matches(&self, name: &DigestName) -> bool {
+        name.trail == self.name
+            && name.home_region == self.home_region
+            && name.folder.account == self.account
+    }
+}
+
+/// What to validate.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Oldest digest end time to take; `None` for the oldest digest present.
+    pub start: Option<DateTime<Utc>>,
+    pub end: DateTime<Utc>,
+    pub trail: Option<TrailSelector>,
+    /// Worker threads; 0 for one per core.
+    pub jobs: usize,
+}
+
+/// What the store holds that matters for this run.
+#[derive(Default)]
+struct Inventory {
+    digests: Vec<(ChainId, String, String)>,
+    logs: BTreeMap<FolderId, Vec<(String, DateTime<Utc>)>>,
+    oldest_digest: Option<DateTime<Utc>>,
+}
+
+/// Validates everything `settings` selects in `store`.
+pub fn validate(
+    store: &dyn Store,
+    keys: &KeyRing,
+    settings: &Settings,
+) -> Result<Report, ConfigError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(settings.jobs)
+        .build()
+        .map_err(|e| ConfigError::Option {
+            option: "--jobs",
+            why: e.to_string(),
+        })?;
+    pool.install(|| run(store, keys, settings))
+}
+
+fn run(store: &dyn Store, keys: &KeyRing, settings: &Settings) -> Result<Report, ConfigError> {
+    let inventory = take_inventory(store, settings)?;
+    let start = settings
+        .start
+        .or(inventory.oldest_digest)
+        .unwrap_or(settings.end);
+    let last_digest = settings.end + SPILL_OVER;
+
+    let chains = load_chains(store, &inventory, start, last_digest);
+    let fetch = |bucket: &str, key: &str| load::load(store, bucket, key);
+    let outcomes: Vec<ChainOutcome> = chains
+        .into_par_iter()
+        .map(|(id, digests)| chain::walk(&id, digests, keys, start, &fetch))
+        .collect();
+
+    let mut report = Report {
+        source: store.describe(),
+        requested_start: Some(start),
+        requested_end: Some(settings.end),
+        ..Report::default()
+    };
+    let mut tasks = Vec::new();
+    let mut spans = Vec::new();
+    let mut key_counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut periods = Vec::new();
+    for outcome in outcomes {
+        report.files.extend(outcome.verdicts);
+        report.gaps.extend(outcome.gaps);
+        tasks.extend(outcome.log_tasks);
+        spans.extend(outcome.spans);
+        periods.extend(outcome.verified_periods);
+        for fingerprint in outcome.keys_used {
+            *key_counts.entry(fingerprint).or_default() += 1;
+        }
+    }
+    report.chains = inventory
+        .digests
+        .iter()
+        .map(|(id, _, _)| id.clone())
+        .collect();
+
+    let tasks = dedupe(tasks);
+    let listed: BTreeSet<(String, String)> = tasks
+        .iter()
+        .map(|t| (t.bucket.clone(), t.key.clone()))
+        .collect();
+    let checked: Vec<FileVerdict> = tasks.par_iter().map(|t| logs::check(store, t)).collect();
+    report.files.extend(checked);
+    report
+        .files
+        .extend(unlisted_logs(&inventory, &listed, &spans, settings, start));
+
+    report.found = found_span(&periods, start, settings.end);
+    report.keys = key_uses(keys, &key_counts);
+    report.sort();
+    Ok(report)
+}
+
+/// Lists every bucket and sorts its keys into digests (of selected trails) and logs.
+fn take_inventory(store: &dyn Store, settings: &Settings) -> Result<Inventory, ConfigError> {
+    let mut inventory = Inventory::default();
+    for bucket in store.buckets() {
+        let keys = store
+            .list(&bucket, "")
+            .map_err(|e| ConfigError::SourceUnreadable {
+                path: store.describe().into(),
+                why: format!("listing bucket {bucket}: {e}"),
+            })?;
+        for key in keys {
+            match objectkey::parse(&key) {
+                Some(ObjectName::Digest(name)) => {
+                    if settings.trail.as_ref().is_none_or(|t| t.matches(&name)) {
+                        let oldest = inventory
+                            .oldest_digest
+                            .map_or(name.end, |o| o.min(name.end));
+                        inventory.oldest_digest = Some(oldest);
+                        inventory
+                            .digests
+                            .push((chain_id(&name), bucket.clone(), key));
+                    }
+                }
+                Some(ObjectName::Log(name)) => {
+                    let folder = (bucket.clone(), name.folder.clone());
+                    inventory
+                        .logs
+                        .entry(folder)
+                        .or_default()
+                        .push((key, name.delivered));
+                }
+                None => {}
+            }
+        }
+    }
+    Ok(inventory)
+}
+
+fn chain_id(name: &DigestName) -> ChainId {
+    ChainId {
+        account: name.folder.account.clone(),
+        region: name.folder.region.clone(),
+        trail: name.trail.clone(),
+        home_region: name.home_region.clone(),
+        organization: name.folder.organization.clone(),
+        backfill: name.backfill,
+    }
+}
+
+/// Loads, in parallel, the digests whose end time falls in `[start, last]`, by chain.
+fn load_chains(
+    store: &dyn Store,
+    inventory: &Inventory,
+    start: DateTime<Utc>,
+    last: DateTime<Utc>,
+) -> BTreeMap<ChainId, Vec<LoadedDigest>> {
+    let in_range: Vec<&(ChainId, String, String)> = inventory
+        .digests
+        .iter()
+        .filter(|(_, _, key)| match objectkey::parse(key) {
+            Some(ObjectName::Digest(name)) => start <= name.end && name.end <= last,
+            _ => false,
+        })
+        .collect();
+    let loaded: Vec<(ChainId, Result<LoadedDigest, FetchError>)> = in_range
+        .par_iter()
+        .map(|(id, bucket, key)| (id.clone(), load::load(store, bucket, key)))
+        .collect();
+    let mut chains: BTreeMap<ChainId, Vec<LoadedDigest>> = BTreeMap::new();
+    for (id, digest) in loaded {
+        // A digest listed a moment ago and gone now is found missing by the walk instead.
+        if let Ok(digest) = digest {
+            chains.entry(id).or_default().push(digest);
+        }
+    }
+    chains
+}
+
+/// One task per log; where several digests list a log, an authentic one wins.
+fn dedupe(tasks: Vec<LogTask>) -> Vec<LogTask> {
+    let mut by_location: HashMap<(String, String), LogTask> = HashMap::new();
+    for task in tasks {
+        let location = (task.bucket.clone(), task.key.clone());
+        match by_location.get(&location) {
+            Some(existing) if existing.trusted || !task.trusted => {}
+            _ => {
+                by_location.insert(location, task);
+            }
+        }
+    }
+    let mut tasks: Vec<LogTask> = by_location.into_values().collect();
+    tasks.sort_by(|a, b| (&a.bucket, &a.key).cmp(&(&b.bucket, &b.key)));
+    tasks
+}
+
+/// Logs present in range that no digest lists, judged by what covers their delivery time.
+/// With a trail selected, only its folders count; otherwise every log folder does, and logs
+/// in a folder no digest covers cannot be proven.
+fn unlisted_logs(
+    inventory: &Inventory,
+    listed: &BTreeSet<(String, String)>,
+    spans: &[Span],
+    settings: &Settings,
+    start: DateTime<Utc>,
+) -> Vec<FileVerdict> {
+    let end = settings.end;
+    let mut verdicts = Vec::new();
+    let covered_folders: BTreeSet<&FolderId> = spans.iter().map(|s| &s.folder).collect();
+    for (folder, logs) in &inventory.logs {
+        if !covered_folders.contains(folder) && settings.trail.is_some() {
+            continue;
+        }
+        let coverage = FolderCoverage::new(spans.iter().filter(|s| &s.folder == folder));
+        for (key, delivered) in logs {
+            let (bucket, f) = folder;
+            if listed.contains(&(bucket.clone(), key.clone()))
+                || *delivered < start
+                || *delivered > end
+            {
+                continue;
+            }
+            let (status, cause) = if covered_folders.contains(folder) {
+                coverage.classify(*delivered, end)
+            } else {
+                (Status::Unverifiable, Cause::NoDigests)
+            };
+            let mut verdict = FileVerdict::new(FileKind::Log, bucket, key, status, cause);
+            verdict.time = Some(*delivered);
+            verdict.account = Some(f.account.clone());
+            verdict.region = Some(f.region.clone());
+            verdicts.push(verdict);
+        }
+    }
+    verdicts
+}
+
+/// The span of the authentic digests, clipped to the requested range, as the AWS CLI
+/// reports it ("Results found for ...").
+fn found_span(
+    periods: &[(DateTime<Utc>, DateTime<Utc>)],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let first = periods.iter().map(|(s, _)| (*s).max(start)).min()?;
+    let last = periods.iter().map(|(_, e)| (*e).min(end)).max()?;
+    Some((first, last))
+}
+
+fn key_uses(keys: &KeyRing, counts: &BTreeMap<String, usize>) -> Vec<KeyUse> {
+    counts
+        .iter()
+        .filter_map(|(fingerprint, &count)| {
+            let key = keys.get(fingerprint)?;
+            Some(KeyUse {
+                fingerprint: key.fingerprint.clone(),
+                valid_from: key.valid_from,
+                valid_to: key.valid_to,
+                file: key.file.display().to_string(),
+                digests_verified: count,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trail_arns_parse_and_bad_ones_say_the_form() {
+        let t = TrailSelector::from_arn("arn:aws:cloudtrail:us-east-1:111122223333:trail/my-trail")
+            .unwrap();
+        assert_eq!(t.account, "111122223333");
+        assert_eq!(t.home_region, "us-east-1");
+        assert_eq!(t.name, "my-trail");
+        assert!(
+            TrailSelector::from_arn("arn:aws-cn:cloudtrail:cn-north-1:111122223333:trail/x")
+                .is_ok()
+        );
+        for bad in [
+            "",
+            "arn:aws:s3:::bucket",
+            "arn:aws:cloudtrail:us-east-1:1:trail/x",
+            "arn:aws:cloudtrail:us-east-1:111122223333:x",
+        ] {
+            assert!(
+                TrailSelector::from_arn(bad)
+                    .unwrap_err()
+                    .contains("trail/NAME"),
+                "{bad}"
+            );
+        }
+    }
+}
