@@ -3,6 +3,7 @@
 //! The engine decides every status; a renderer only chooses words, order and escaping, so
 //! two formats can never disagree about a file.
 
+mod json;
 pub mod sanitize;
 mod text;
 
@@ -48,4 +49,9 @@ pub fn text(
     err: &mut dyn Write,
 ) -> io::Result<()> {
     text::render(report, opts, out, err)
+}
+
+/// One compact JSON object listing every file, gap and key; the schema is in `SCHEMA.md`.
+pub fn json(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Result<()> {
+    json::render(report, opts, out)
 }
