@@ -221,7 +221,7 @@ impl fmt::Display for Cause {
                 f.write_str("delivered in a period whose digest is not proven authentic")
             }
             Cause::NoDigests => f.write_str("no digest in range covers its folder"),
-            Cause::AwaitingDigest => f.write_str("pending: its digest is not delivered yet"),
+            Cause::AwaitingDigest => f.write_str("its digest is not delivered yet"),
         }
     }
 }
