@@ -6,6 +6,7 @@
 
 pub mod hash;
 pub mod objectkey;
+pub mod simulate;
 pub mod store;
 pub mod time;
 pub mod verdict;
