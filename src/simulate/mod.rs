@@ -2,6 +2,7 @@
 //! and returns a manifest of what a correct validator must conclude about it.
 
 mod error;
+mod events;
 mod plan;
 mod rng;
 mod sign;
