@@ -6,6 +6,7 @@
 //! and metadata) → `tamper` (edits the archive) → `write` (to a folder) → `manifest`.
 
 mod archive;
+mod args;
 mod digest;
 mod error;
 mod events;
@@ -22,6 +23,7 @@ use std::path::Path;
 
 use chrono::Duration;
 
+pub use args::{SimulateArgs, run};
 pub use error::SimError;
 pub use manifest::{ChainBreak, FileEntry, GapRecord, Manifest, Tampering};
 pub use sign::{PublicKeyRecord, SigningKey, TestKeys};
