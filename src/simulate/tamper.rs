@@ -228,7 +228,7 @@ impl<'a> Tamperer<'a> {
 
     fn insert_log(&mut self, p: &Planned) -> Result<(), SimError> {
         let covering = self.digest(p, p.hour)?;
-        let delivered = self.spec.hour_start(p.hour) + Duration::minutes(30);
+        let delivered = trail::to_minute(self.spec.hour_start(p.hour) + Duration::minutes(30));
         self.inserted += 1;
         let mut rng = Rng::stream(self.spec.seed, "insert-log", &[self.inserted]);
         let log = trail::make_log(

@@ -136,7 +136,7 @@ impl Clock {
 }
 
 /// A time truncated to the minute, as log names record delivery.
-fn to_minute(t: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn to_minute(t: DateTime<Utc>) -> DateTime<Utc> {
     let secs = t.timestamp();
     DateTime::from_timestamp(secs - secs.rem_euclid(60), 0).unwrap_or(t)
 }
