@@ -14,6 +14,7 @@ pub mod keys;
 pub mod objectkey;
 pub mod report;
 pub mod signature;
+pub mod simulate;
 pub mod store;
 pub mod time;
 pub mod verdict;
