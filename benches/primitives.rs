@@ -19,11 +19,18 @@ fn sample() -> Vec<u8> {
     let mut out = Vec::with_capacity(SIZE);
     let mut i: u64 = 0;
     while out.len() < SIZE {
-        i = i.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        i = i
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let record = format!(
             r#"{{"eventVersion":"1.08","eventTime":"2026-11-01T00:{:02}:{:02}Z","eventSource":"ec2.amazonaws.com","eventName":"Describe{}","requestID":"{:016x}","sourceIPAddress":"10.{}.{}.{}"}},"#,
-            i % 60, (i >> 8) % 60, ["Instances", "Volumes", "Subnets"][(i % 3) as usize], i,
-            (i >> 16) % 256, (i >> 24) % 256, (i >> 32) % 256
+            i % 60,
+            (i >> 8) % 60,
+            ["Instances", "Volumes", "Subnets"][(i % 3) as usize],
+            i,
+            (i >> 16) % 256,
+            (i >> 24) % 256,
+            (i >> 32) % 256
         );
         out.extend_from_slice(record.as_bytes());
     }
@@ -56,7 +63,10 @@ fn main() {
     });
     println!("sha256 ring   {:8.0} MB/s", mbps(SIZE, ring_t));
     println!("sha256 sha2   {:8.0} MB/s", mbps(SIZE, sha2_t));
-    println!("ring/sha2 speed ratio: {:.2}", sha2_t.as_secs_f64() / ring_t.as_secs_f64());
+    println!(
+        "ring/sha2 speed ratio: {:.2}",
+        sha2_t.as_secs_f64() / ring_t.as_secs_f64()
+    );
 
     let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
     encoder.write_all(&data).unwrap();
@@ -66,7 +76,11 @@ fn main() {
         let mut decoder = GzDecoder::new(&gz[..]);
         while decoder.read(&mut buffer).unwrap() > 0 {}
     });
-    let backend = if cfg!(feature = "zlib-rs") { "zlib-rs" } else { "miniz_oxide" };
+    let backend = if cfg!(feature = "zlib-rs") {
+        "zlib-rs"
+    } else {
+        "miniz_oxide"
+    };
     println!(
         "inflate {backend:12} {:8.0} MB/s of output (compressed {:.1}x)",
         mbps(SIZE, inflate_t),

@@ -4,10 +4,13 @@
 //! `engine` (walking digest chains and judging files); `report` (rendering a `verdict::Report`);
 //! `cli` and `config` (the command line).
 
+pub mod cli;
+pub mod config;
 pub mod der;
 pub mod digest;
 pub mod engine;
 pub mod error;
+pub mod exit;
 pub mod gzip;
 pub mod hash;
 pub mod keys;

@@ -51,20 +51,14 @@ pub fn judge<'a>(
         Err(cause) => return Judgement::failed(status_of_load_failure(cause), cause.clone()),
     };
     let trusted_claim = claim.filter(|c| c.authentic);
-    let expected = trusted_claim.and_then(|c| expected_hash(c));
-    if let Some(expected) = expected {
-        if expected != content.sha256 {
-            let mut j = Judgement::failed(Status::Modified, Cause::DigestHashMismatch);
-            j.expected_sha256 = Some(expected);
-            return j;
-        }
+    let expected = trusted_claim.and_then(expected_hash);
+    if let Some(expected) = expected.filter(|e| *e != content.sha256) {
+        let mut j = Judgement::failed(Status::Modified, Cause::DigestHashMismatch);
+        j.expected_sha256 = Some(expected);
+        return j;
     }
-    let signature = match choose_signature(digest, claim) {
+    let (signature, disagrees) = match choose_signature(digest, claim) {
         Ok(signature) => signature,
-        Err(Cause::SignatureDisagrees) => {
-            let j = Judgement::failed(Status::Modified, Cause::SignatureDisagrees);
-            return with_expected(j, expected);
-        }
         Err(cause) => return with_expected(unsigned(digest, cause), expected),
     };
     let algorithm = digest.metadata.signature_algorithm.as_deref();
@@ -76,15 +70,20 @@ pub fn judge<'a>(
             unsigned(digest, Cause::UnsupportedAlgorithm(a))
         }
         Ok(verified) => {
-            let (status, cause) = match digest.recorded_elsewhere() {
-                Some((bucket, key)) => (
-                    Status::Moved,
-                    Cause::MovedFrom {
-                        bucket: bucket.to_owned(),
-                        key: key.to_owned(),
-                    },
-                ),
-                None => (Status::Intact, Cause::Verified),
+            let (status, cause) = if disagrees {
+                // The content is proven by its successor's record; its metadata was altered.
+                (Status::Modified, Cause::SignatureDisagrees)
+            } else {
+                match digest.recorded_elsewhere() {
+                    Some((bucket, key)) => (
+                        Status::Moved,
+                        Cause::MovedFrom {
+                            bucket: bucket.to_owned(),
+                            key: key.to_owned(),
+                        },
+                    ),
+                    None => (Status::Intact, Cause::Verified),
+                }
             };
             Judgement {
                 status,
@@ -124,20 +123,20 @@ fn expected_hash(claim: &SuccessorClaim) -> Option<Sha256> {
 }
 
 /// The signature to verify: the successor's record where the successor is authentic, else
-/// the object's metadata; where both exist they must agree.
+/// the object's metadata. The flag says the metadata exists and differs from that record.
 fn choose_signature<'a>(
     digest: &'a LoadedDigest,
     claim: Option<&'a SuccessorClaim>,
-) -> Result<&'a str, Cause> {
+) -> Result<(&'a str, bool), Cause> {
     let metadata = digest.metadata.signature.as_deref();
     match (claim, metadata) {
-        (Some(c), Some(m)) if c.authentic && !c.signature.trim().eq_ignore_ascii_case(m.trim()) => {
-            Err(Cause::SignatureDisagrees)
+        (Some(c), m) if c.authentic => {
+            let differs = m.is_some_and(|m| !c.signature.trim().eq_ignore_ascii_case(m.trim()));
+            Ok((&c.signature, differs))
         }
-        (Some(c), _) if c.authentic => Ok(&c.signature),
-        (_, Some(m)) => Ok(m),
+        (_, Some(m)) => Ok((m, false)),
         // A signature vouches for itself, so even an unproven successor's copy may verify it.
-        (Some(c), None) => Ok(&c.signature),
+        (Some(c), None) => Ok((&c.signature, false)),
         (None, None) => Err(match &digest.metadata.problem {
             Some(problem) => Cause::Unreadable(problem.clone()),
             None => Cause::NoSignature,

@@ -175,16 +175,16 @@ fn take_inventory(store: &dyn Store, settings: &Settings) -> Result<Inventory, C
             })?;
         for key in keys {
             match objectkey::parse(&key) {
-                Some(ObjectName::Digest(name)) => {
-                    if settings.trail.as_ref().is_none_or(|t| t.matches(&name)) {
-                        let oldest = inventory
-                            .oldest_digest
-                            .map_or(name.end, |o| o.min(name.end));
-                        inventory.oldest_digest = Some(oldest);
-                        inventory
-                            .digests
-                            .push((chain_id(&name), bucket.clone(), key));
-                    }
+                Some(ObjectName::Digest(name))
+                    if settings.trail.as_ref().is_none_or(|t| t.matches(&name)) =>
+                {
+                    let oldest = inventory
+                        .oldest_digest
+                        .map_or(name.end, |o| o.min(name.end));
+                    inventory.oldest_digest = Some(oldest);
+                    inventory
+                        .digests
+                        .push((chain_id(&name), bucket.clone(), key));
                 }
                 Some(ObjectName::Log(name)) => {
                     let folder = (bucket.clone(), name.folder.clone());
@@ -194,7 +194,7 @@ fn take_inventory(store: &dyn Store, settings: &Settings) -> Result<Inventory, C
                         .or_default()
                         .push((key, name.delivered));
                 }
-                None => {}
+                _ => {}
             }
         }
     }

@@ -1,0 +1,142 @@
+//! Shared test helpers: simulate a trail into a fresh folder, validate it, look up verdicts.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use chrono::{DateTime, Duration, Utc};
+use tempfile::TempDir;
+use trailcheck::engine::{self, Settings};
+use trailcheck::keys::KeyRing;
+use trailcheck::simulate::{self, Manifest, Spec, TamperKind, TamperSpec, TestKeys};
+use trailcheck::store::local::LocalStore;
+use trailcheck::verdict::{Cause, FileKind, FileVerdict, Report, Status};
+
+/// A simulated trail on disk with its keys.
+pub struct Trail {
+    pub dir: TempDir,
+    pub manifest: Manifest,
+}
+
+impl Trail {
+    pub fn archive(&self) -> PathBuf {
+        self.dir.path().join("archive")
+    }
+
+    pub fn keys(&self) -> PathBuf {
+        self.dir.path().join("keys")
+    }
+
+    /// The end time a test validates up to: the newest digest's end.
+    pub fn end(&self) -> DateTime<Utc> {
+        self.manifest.newest_digest_end.unwrap_or(self.manifest.end)
+    }
+
+    /// The path of an object of this trail.
+    pub fn path(&self, bucket: &str, key: &str) -> PathBuf {
+        match self.manifest.layout {
+            simulate::Layout::Mirror => self.archive().join(key),
+            simulate::Layout::PerBucket => self.archive().join(bucket).join(key),
+        }
+    }
+
+    /// Validates with the engine directly, up to the newest digest.
+    pub fn validate(&self) -> Report {
+        self.validate_with(|_| {})
+    }
+
+    pub fn validate_with(&self, adjust: impl FnOnce(&mut Settings)) -> Report {
+        let keys = KeyRing::load_dir(&self.keys()).expect("keys load");
+        let store = LocalStore::open(&self.archive(), None).expect("archive opens");
+        let mut settings = Settings {
+            start: None,
+            end: self.end(),
+            trail: None,
+            jobs: 2,
+        };
+        adjust(&mut settings);
+        engine::validate(&store, &keys, &settings).expect("validation runs")
+    }
+}
+
+/// A small single-region trail: 4 hours, 3 logs an hour.
+pub fn spec() -> Spec {
+    let keys = TestKeys::embedded().expect("test keys");
+    let mut spec = Spec::new(keys.a);
+    spec.hours = 4;
+    spec.logs_per_hour = 3;
+    spec.regions = vec!["us-east-1".to_owned()];
+    spec
+}
+
+pub fn tampered(kind: TamperKind) -> Spec {
+    let mut spec = spec();
+    spec.tampers.push(TamperSpec {
+        kind,
+        region: None,
+        hour: None,
+    });
+    if kind == TamperKind::UnknownKey {
+        spec.rogue_key = Some(TestKeys::embedded().expect("test keys").rogue);
+    }
+    spec
+}
+
+pub fn simulate(spec: &Spec) -> Trail {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let manifest = simulate::simulate(spec, &dir.path().join("archive")).expect("simulate");
+    simulate::write_public_keys(&manifest.public_keys, &dir.path().join("keys"))
+        .expect("public keys");
+    Trail { dir, manifest }
+}
+
+pub fn find<'a>(report: &'a Report, key: &str) -> &'a FileVerdict {
+    report
+        .files
+        .iter()
+        .find(|f| f.key == key)
+        .unwrap_or_else(|| panic!("no verdict for {key}"))
+}
+
+/// Every file not in `expected` is intact; those in it have the given status and cause.
+pub fn assert_only(report: &Report, expected: &[(&str, Status, Cause)]) {
+    for file in &report.files {
+        match expected.iter().find(|(k, _, _)| *k == file.key) {
+            Some((_, status, cause)) => {
+                assert_eq!((&file.status, &file.cause), (status, cause), "{}", file.key)
+            }
+            None => assert_eq!(file.status, Status::Intact, "{}: {}", file.key, file.cause),
+        }
+    }
+    for (key, _, _) in expected {
+        find(report, key);
+    }
+}
+
+/// The logs a digest lists, from the manifest.
+pub fn logs_listed_by<'a>(manifest: &'a Manifest, digest_key: &str) -> Vec<&'a str> {
+    manifest
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::Log && f.listed_by.as_deref() == Some(digest_key))
+        .map(|f| f.key.as_str())
+        .collect()
+}
+
+pub fn count(report: &Report, kind: FileKind, status: Status) -> usize {
+    report.count(kind, status)
+}
+
+/// Runs the trailcheck binary in `dir`.
+pub fn trailcheck(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trailcheck"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("trailcheck runs")
+}
+
+pub fn minutes(n: i64) -> Duration {
+    Duration::minutes(n)
+}

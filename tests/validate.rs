@@ -1,0 +1,429 @@
+//! The engine against simulated trails: one test per status and cause, and every shape of
+//! trail (rotation, gap, backfill, organization, prefix, regions, bucket change).
+
+mod common;
+
+use common::*;
+use trailcheck::simulate::{BucketSwitch, HourRange, Layout, Rotation, TamperKind, TestKeys};
+use trailcheck::verdict::{Cause, DEFAULT_FAIL_ON, FileKind, GapKind, Outcome, Status};
+
+fn the_tampered(trail: &Trail) -> &trailcheck::simulate::Tampering {
+    trail
+        .manifest
+        .tampered
+        .first()
+        .expect("a tampering was applied")
+}
+
+#[test]
+fn clean_trail_is_intact_with_zero_findings() {
+    let trail = simulate(&spec());
+    let report = trail.validate();
+    assert_only(&report, &[]);
+    assert_eq!(report.files.len(), trail.manifest.files.len());
+    assert!(report.gaps.is_empty());
+    assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Intact);
+    assert_eq!(report.keys.len(), 1);
+    assert_eq!(
+        report.keys[0].digests_verified,
+        trail.manifest.digests_written
+    );
+}
+
+#[test]
+fn modified_log_hash_mismatch() {
+    let trail = simulate(&tampered(TamperKind::ModifyLog));
+    let t = the_tampered(&trail);
+    let report = trail.validate();
+    assert_only(&report, &[(&t.key, Status::Modified, Cause::HashMismatch)]);
+    let verdict = find(&report, &t.key);
+    assert!(verdict.expected_sha256.is_some() && verdict.actual_sha256.is_some());
+    assert_ne!(verdict.expected_sha256, verdict.actual_sha256);
+}
+
+#[test]
+fn modified_log_with_a_second_gzip_member_appended() {
+    let trail = simulate(&tampered(TamperKind::AppendLog));
+    let t = the_tampered(&trail);
+    assert_only(
+        &trail.validate(),
+        &[(&t.key, Status::Modified, Cause::DataAfterGzip)],
+    );
+}
+
+#[test]
+fn modified_log_that_is_not_gzip() {
+    let trail = simulate(&tampered(TamperKind::CorruptLog));
+    let t = the_tampered(&trail);
+    let report = trail.validate();
+    let verdict = find(&report, &t.key);
+    assert_eq!(verdict.status, Status::Modified);
+    assert!(
+        matches!(verdict.cause, Cause::NotGzip(_)),
+        "{:?}",
+        verdict.cause
+    );
+}
+
+#[test]
+fn deleted_log() {
+    let trail = simulate(&tampered(TamperKind::DeleteLog));
+    let t = the_tampered(&trail);
+    assert_only(
+        &trail.validate(),
+        &[(&t.key, Status::Deleted, Cause::NotFound)],
+    );
+}
+
+#[test]
+fn unreferenced_log_inserted_in_a_covered_hour() {
+    let trail = simulate(&tampered(TamperKind::InsertLog));
+    let t = the_tampered(&trail);
+    let report = trail.validate();
+    assert_only(&report, &[(&t.key, Status::Unreferenced, Cause::NotListed)]);
+    assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Tampered);
+}
+
+#[test]
+fn modified_digest_fails_against_its_successor_and_its_logs_become_unverifiable() {
+    let trail = simulate(&tampered(TamperKind::ModifyDigest));
+    let t = the_tampered(&trail);
+    let report = trail.validate();
+    let unproven = Cause::ListedByUnverifiedDigest(t.key.clone());
+    let mut expected = vec![(t.key.as_str(), Status::Modified, Cause::DigestHashMismatch)];
+    for log in logs_listed_by(&trail.manifest, &t.key) {
+        expected.push((log, Status::Unverifiable, unproven.clone()));
+    }
+    assert_only(&report, &expected);
+}
+
+#[test]
+fn deleted_digest_is_a_chain_break_of_one() {
+    let trail = simulate(&tampered(TamperKind::DeleteDigest));
+    let t = the_tampered(&trail);
+    let report = trail.validate();
+    let mut expected = vec![(t.key.as_str(), Status::Deleted, Cause::NotFound)];
+    for log in logs_listed_by(&trail.manifest, &t.key) {
+        expected.push((log, Status::Unverifiable, Cause::DigestMissing));
+    }
+    assert_only(&report, &expected);
+    let [gap] = &report.gaps[..] else {
+        panic!("one chain break expected: {:?}", report.gaps);
+    };
+    assert_eq!(
+        (gap.kind, gap.missing_digests),
+        (GapKind::ChainBreak, Some(1))
+    );
+}
+
+#[test]
+fn two_digests_deleted_in_a_row_are_one_break_of_two() {
+    let trail = simulate(&tampered(TamperKind::DeleteDigests2));
+    let report = trail.validate();
+    let expected_break = &trail.manifest.chain_breaks[0];
+    let [gap] = &report.gaps[..] else {
+        panic!("one chain break expected: {:?}", report.gaps);
+    };
+    assert_eq!(gap.kind, GapKind::ChainBreak);
+    assert_eq!(gap.missing_digests, Some(2));
+    assert_eq!(gap.to, expected_break.to);
+    assert_eq!(count(&report, FileKind::Digest, Status::Deleted), 1);
+    let unverifiable_logs = count(&report, FileKind::Log, Status::Unverifiable);
+    assert_eq!(
+        unverifiable_logs,
+        2 * trail.manifest.spec.logs_per_hour as usize
+    );
+    assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Tampered);
+}
+
+#[test]
+fn moved_digest_is_found_by_its_recorded_location_and_its_logs_still_verify() {
+    let trail = simulate(&tampered(TamperKind::MoveDigest));
+    let t = the_tampered(&trail);
+    let report = trail.validate();
+    let verdict = find(&report, &t.key);
+    assert_eq!(verdict.status, Status::Moved);
+    assert!(matches!(verdict.cause, Cause::MovedFrom { .. }));
+    assert_only(&report, &[(&t.key, Status::Moved, verdict.cause.clone())]);
+}
+
+#[test]
+fn digest_signed_with_an_unknown_key_is_unverifiable_never_intact() {
+    let trail = simulate(&tampered(TamperKind::UnknownKey));
+    let t = the_tampered(&trail);
+    let report = trail.validate();
+    let fingerprint = trail
+        .manifest
+        .rogue_key_fingerprint
+        .clone()
+        .expect("rogue key");
+    let unproven = Cause::ListedByUnverifiedDigest(t.key.clone());
+    let mut expected = vec![(
+        t.key.as_str(),
+        Status::Unverifiable,
+        Cause::UnknownKey(fingerprint),
+    )];
+    for log in logs_listed_by(&trail.manifest, &t.key) {
+        expected.push((log, Status::Unverifiable, unproven.clone()));
+    }
+    assert_only(&report, &expected);
+    assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Incomplete);
+}
+
+#[test]
+fn newest_digest_with_a_wrong_signature_is_modified() {
+    let trail = simulate(&tampered(TamperKind::BadSignature));
+    let t = the_tampered(&trail);
+    let report = trail.validate();
+    let unproven = Cause::ListedByUnverifiedDigest(t.key.clone());
+    let mut expected = vec![(t.key.as_str(), Status::Modified, Cause::BadSignature)];
+    for log in logs_listed_by(&trail.manifest, &t.key) {
+        expected.push((log, Status::Unverifiable, unproven.clone()));
+    }
+    assert_only(&report, &expected);
+}
+
+#[test]
+fn newest_digest_without_signature_metadata_is_unverifiable() {
+    let trail = simulate(&tampered(TamperKind::NoSignature));
+    let t = the_tampered(&trail);
+    let report = trail.validate();
+    let unproven = Cause::ListedByUnverifiedDigest(t.key.clone());
+    let mut expected = vec![(t.key.as_str(), Status::Unverifiable, Cause::NoSignature)];
+    for log in logs_listed_by(&trail.manifest, &t.key) {
+        expected.push((log, Status::Unverifiable, unproven.clone()));
+    }
+    assert_only(&report, &expected);
+}
+
+#[test]
+fn only_the_newest_digest_needs_a_sidecar() {
+    let trail = simulate(&spec());
+    let newest = trail.manifest.newest_digest_end;
+    for file in &trail.manifest.files {
+        if file.kind == FileKind::Digest && Some(file.time) != newest {
+            let mut sidecar = trail.path(&file.bucket, &file.key).into_os_string();
+            sidecar.push(".meta.json");
+            std::fs::remove_file(sidecar).expect("sidecar removed");
+        }
+    }
+    assert_only(&trail.validate(), &[]);
+}
+
+#[test]
+fn sidecar_that_disagrees_with_the_successors_record_is_modified() {
+    let trail = simulate(&spec());
+    let oldest = trail
+        .manifest
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::Digest)
+        .min_by_key(|f| f.time)
+        .expect("a digest");
+    let newest_sidecar = trail
+        .manifest
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::Digest)
+        .max_by_key(|f| f.time)
+        .map(|f| trail.path(&f.bucket, &format!("{}.meta.json", f.key)))
+        .expect("a digest");
+    // Give the oldest digest the newest one's signature: valid hex, wrong digest.
+    let target = trail.path(&oldest.bucket, &format!("{}.meta.json", oldest.key));
+    std::fs::copy(newest_sidecar, target).expect("sidecar copied");
+    let report = trail.validate();
+    assert_only(
+        &report,
+        &[(&oldest.key, Status::Modified, Cause::SignatureDisagrees)],
+    );
+}
+
+#[test]
+fn unreadable_log_is_unverifiable_and_a_symlink_out_of_the_archive_is_not_followed() {
+    let trail = simulate(&spec());
+    let log = trail
+        .manifest
+        .files
+        .iter()
+        .find(|f| f.kind == FileKind::Log)
+        .expect("a log");
+    let path = trail.path(&log.bucket, &log.key);
+    let outside = trail.dir.path().join("outside.json.gz");
+    std::fs::rename(&path, &outside).expect("moved out");
+    std::os::unix::fs::symlink(&outside, &path).expect("symlinked");
+    let report = trail.validate();
+    let verdict = find(&report, &log.key);
+    assert_eq!(verdict.status, Status::Unverifiable);
+    assert!(matches!(&verdict.cause, Cause::Inaccessible(why) if why.contains("outside")));
+}
+
+#[test]
+fn key_rotation_verifies_each_digest_with_the_key_it_names() {
+    let mut spec = spec();
+    let keys = TestKeys::embedded().expect("keys");
+    spec.rotation = Some(Rotation {
+        at_hour: 2,
+        key: keys.b,
+    });
+    let trail = simulate(&spec);
+    let report = trail.validate();
+    assert_only(&report, &[]);
+    assert_eq!(report.keys.len(), 2);
+    assert_eq!(
+        report
+            .keys
+            .iter()
+            .map(|k| k.digests_verified)
+            .sum::<usize>(),
+        4
+    );
+}
+
+#[test]
+fn gap_is_reported_and_its_logs_are_unverifiable() {
+    let mut spec = spec();
+    spec.hours = 6;
+    spec.gaps = vec![HourRange { first: 2, last: 3 }];
+    let trail = simulate(&spec);
+    let report = trail.validate();
+    let [gap] = &report.gaps[..] else {
+        panic!("one gap expected: {:?}", report.gaps);
+    };
+    let expected_gap = &trail.manifest.gaps[0];
+    assert_eq!(
+        (gap.kind, gap.from, gap.to),
+        (GapKind::Gap, expected_gap.from, expected_gap.to)
+    );
+    let expected: Vec<_> = expected_gap
+        .logs
+        .iter()
+        .map(|k| (k.as_str(), Status::Unverifiable, Cause::InGap))
+        .collect();
+    assert_only(&report, &expected);
+}
+
+#[test]
+fn backfill_chain_is_validated_and_lists_late_logs() {
+    let mut spec = spec();
+    spec.backfill = true;
+    let trail = simulate(&spec);
+    let report = trail.validate();
+    assert_only(&report, &[]);
+    let backfill_digests = report
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::Digest && f.backfill)
+        .count();
+    assert!(backfill_digests > 0);
+    let late_logs = report
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::Log && f.backfill)
+        .count();
+    assert!(late_logs > 0);
+}
+
+#[test]
+fn organization_trail_with_prefix_in_two_regions() {
+    let mut spec = spec();
+    spec.org_id = Some("o-exampleorg1".to_owned());
+    spec.prefix = "cloudtrail/prod".to_owned();
+    spec.regions = vec!["us-east-1".to_owned(), "eu-west-1".to_owned()];
+    let trail = simulate(&spec);
+    let report = trail.validate();
+    assert_only(&report, &[]);
+    assert_eq!(report.chains.len(), 2);
+    assert!(
+        report
+            .files
+            .iter()
+            .all(|f| f.key.starts_with("cloudtrail/prod/AWSLogs/o-exampleorg1/"))
+    );
+}
+
+#[test]
+fn tampering_in_one_region_leaves_the_other_intact() {
+    let mut spec = tampered(TamperKind::ModifyLog);
+    spec.regions = vec!["us-east-1".to_owned(), "eu-west-1".to_owned()];
+    spec.tampers[0].region = Some("eu-west-1".to_owned());
+    let trail = simulate(&spec);
+    let t = the_tampered(&trail);
+    assert_eq!(t.region, "eu-west-1");
+    assert_only(
+        &trail.validate(),
+        &[(&t.key, Status::Modified, Cause::HashMismatch)],
+    );
+}
+
+#[test]
+fn chain_that_changes_bucket_is_followed_across_bucket_folders() {
+    let mut spec = spec();
+    spec.layout = Layout::PerBucket;
+    spec.bucket_switch = Some(BucketSwitch {
+        at_hour: 2,
+        bucket: "aws-cloudtrail-logs-111122223333-archive2".to_owned(),
+    });
+    let trail = simulate(&spec);
+    let report = trail.validate();
+    assert_only(&report, &[]);
+    assert!(report.gaps.is_empty());
+    let buckets: std::collections::BTreeSet<_> =
+        report.files.iter().map(|f| f.bucket.as_str()).collect();
+    assert_eq!(buckets.len(), 2);
+}
+
+#[test]
+fn trail_arn_selects_one_trail() {
+    let trail = simulate(&spec());
+    let arn = trail.manifest.trail_arns[0].clone();
+    let report = trail.validate_with(|s| {
+        s.trail = Some(trailcheck::engine::TrailSelector::from_arn(&arn).expect("arn"));
+    });
+    assert_only(&report, &[]);
+    let other = arn.replace("management-events", "another-trail");
+    let report = trail.validate_with(|s| {
+        s.trail = Some(trailcheck::engine::TrailSelector::from_arn(&other).expect("arn"));
+    });
+    assert!(report.files.is_empty());
+    assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Incomplete);
+}
+
+#[test]
+fn time_range_takes_digests_in_range_plus_the_spill_over_hour() {
+    let trail = simulate(&spec());
+    let start = trail.manifest.start;
+    // Up to half-way through the second hour: its digest and the next (spill-over) are
+    // checked, the two after that are not.
+    let report = trail.validate_with(|s| {
+        s.start = Some(start);
+        s.end = start + minutes(90);
+    });
+    assert_eq!(count(&report, FileKind::Digest, Status::Intact), 2);
+    assert_only(&report, &[]);
+}
+
+#[test]
+fn logs_after_the_newest_digest_are_pending_on_a_live_trail_and_unverifiable_on_an_old_one() {
+    let trail = simulate(&spec());
+    // Drop the newest digest: its logs now come after the newest digest present.
+    let newest = trail
+        .manifest
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::Digest)
+        .max_by_key(|f| f.time)
+        .expect("a digest");
+    let path = trail.path(&newest.bucket, &newest.key);
+    std::fs::remove_file(&path).expect("removed");
+    let logs = logs_listed_by(&trail.manifest, &newest.key);
+    let live = trail.validate_with(|s| s.end = newest.time + minutes(5));
+    for log in &logs {
+        assert_eq!(find(&live, log).status, Status::Pending, "{log}");
+    }
+    assert_eq!(live.outcome(&DEFAULT_FAIL_ON), Outcome::Intact);
+    let old = trail.validate_with(|s| s.end = newest.time + minutes(600));
+    for log in &logs {
+        assert_eq!(find(&old, log).cause, Cause::AfterNewestDigest, "{log}");
+    }
+    assert_eq!(old.outcome(&DEFAULT_FAIL_ON), Outcome::Incomplete);
+}
