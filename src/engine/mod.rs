@@ -6,6 +6,7 @@
 
 pub mod chain;
 pub mod coverage;
+pub mod inventory;
 pub mod judge;
 pub mod load;
 pub mod logs;
@@ -23,6 +24,7 @@ use crate::verdict::{Cause, ChainId, FileKind, FileVerdict, KeyUse, Report, Stat
 
 use chain::{ChainOutcome, FolderId, LogTask, Span};
 use coverage::FolderCoverage;
+use inventory::{Inventory, take_inventory};
 use load::LoadedDigest;
 
 /// The AWS CLI also reads digests up to an hour past the end time: logs delivered just
@@ -79,14 +81,6 @@ pub struct Settings {
     pub trail: Option<TrailSelector>,
     /// Worker threads; 0 for one per core.
     pub jobs: usize,
-}
-
-/// What the store holds that matters for this run.
-#[derive(Default)]
-struct Inventory {
-    digests: Vec<(ChainId, String, String)>,
-    logs: BTreeMap<FolderId, Vec<(String, DateTime<Utc>)>>,
-    oldest_digest: Option<DateTime<Utc>>,
 }
 
 /// Validates everything `settings` selects in `store`.
@@ -161,55 +155,6 @@ fn run(store: &dyn Store, keys: &KeyRing, settings: &Settings) -> Result<Report,
     report.keys = key_uses(keys, &key_counts);
     report.sort();
     Ok(report)
-}
-
-/// Lists every bucket and sorts its keys into digests (of selected trails) and logs.
-fn take_inventory(store: &dyn Store, settings: &Settings) -> Result<Inventory, ConfigError> {
-    let mut inventory = Inventory::default();
-    for bucket in store.buckets() {
-        let keys = store
-            .list(&bucket, "")
-            .map_err(|e| ConfigError::SourceUnreadable {
-                path: store.describe().into(),
-                why: format!("listing bucket {bucket}: {e}"),
-            })?;
-        for key in keys {
-            match objectkey::parse(&key) {
-                Some(ObjectName::Digest(name))
-                    if settings.trail.as_ref().is_none_or(|t| t.matches(&name)) =>
-                {
-                    let oldest = inventory
-                        .oldest_digest
-                        .map_or(name.end, |o| o.min(name.end));
-                    inventory.oldest_digest = Some(oldest);
-                    inventory
-                        .digests
-                        .push((chain_id(&name), bucket.clone(), key));
-                }
-                Some(ObjectName::Log(name)) => {
-                    let folder = (bucket.clone(), name.folder.clone());
-                    inventory
-                        .logs
-                        .entry(folder)
-                        .or_default()
-                        .push((key, name.delivered));
-                }
-                _ => {}
-            }
-        }
-    }
-    Ok(inventory)
-}
-
-fn chain_id(name: &DigestName) -> ChainId {
-    ChainId {
-        account: name.folder.account.clone(),
-        region: name.folder.region.clone(),
-        trail: name.trail.clone(),
-        home_region: name.home_region.clone(),
-        organization: name.folder.organization.clone(),
-        backfill: name.backfill,
-    }
 }
 
 /// Loads, in parallel, the digests whose end time falls in `[start, last]`, by chain.
