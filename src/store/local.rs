@@ -4,9 +4,11 @@
 //! only after every component is checked, and the file it opens must resolve inside the
 //! archive root: `../`, absolute keys and symlinks out of the root are refused.
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
 
 use serde_json::Value;
 
@@ -36,6 +38,9 @@ pub enum Layout {
 pub struct LocalStore {
     root: PathBuf,
     layout: Layout,
+    /// Folders already resolved through symlinks: a day folder holds many files, and
+    /// resolving every component of every file's path costs more than hashing small logs.
+    resolved: Mutex<HashMap<PathBuf, Result<PathBuf, FetchError>>>,
 }
 
 impl LocalStore {
@@ -55,7 +60,11 @@ impl LocalStore {
             },
             None => detect_layout(&root)?,
         };
-        Ok(Self { root, layout })
+        Ok(Self {
+            root,
+            layout,
+            resolved: Mutex::new(HashMap::new()),
+        })
     }
 
     pub fn layout(&self) -> &Layout {
@@ -100,21 +109,53 @@ impl LocalStore {
 
     /// Opens a file that must resolve inside the root, even through symlinks.
     fn open_inside(&self, path: &Path) -> Result<File, FetchError> {
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return Err(FetchError::NotFound);
+        };
+        let real_parent = self.resolve_folder(parent)?;
+        let candidate = real_parent.join(name);
+        let kind = match fs::symlink_metadata(&candidate) {
+            Ok(meta) => meta.file_type(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FetchError::NotFound),
+            Err(e) => return Err(FetchError::Inaccessible(e.to_string())),
+        };
+        let real = if kind.is_symlink() {
+            self.resolve_inside(&candidate)?
+        } else {
+            candidate
+        };
+        if !real.is_file() {
+            return Err(FetchError::NotFound);
+        }
+        File::open(&real).map_err(|e| FetchError::Inaccessible(e.to_string()))
+    }
+
+    /// A folder's real path, checked to be inside the root; remembered.
+    fn resolve_folder(&self, folder: &Path) -> Result<PathBuf, FetchError> {
+        let mut cache = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(known) = cache.get(folder) {
+            return known.clone();
+        }
+        let resolved = self.resolve_inside(folder);
+        cache.insert(folder.to_owned(), resolved.clone());
+        resolved
+    }
+
+    /// Resolves every symlink in `path` and refuses a result outside the root.
+    fn resolve_inside(&self, path: &Path) -> Result<PathBuf, FetchError> {
         let real = match fs::canonicalize(path) {
             Ok(real) => real,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FetchError::NotFound),
             Err(e) => return Err(FetchError::Inaccessible(e.to_string())),
         };
-        if !real.starts_with(&self.root) {
-            return Err(FetchError::Inaccessible(format!(
+        if real.starts_with(&self.root) {
+            Ok(real)
+        } else {
+            Err(FetchError::Inaccessible(format!(
                 "{} links outside the archive; refused",
                 path.display()
-            )));
+            )))
         }
-        if !real.is_file() {
-            return Err(FetchError::NotFound);
-        }
-        File::open(&real).map_err(|e| FetchError::Inaccessible(e.to_string()))
     }
 
     fn read_sidecar(&self, object: &Path) -> Metadata {
@@ -381,5 +422,30 @@ mod tests {
             store.get("other", "link"),
             Err(FetchError::Inaccessible(_))
         ));
+    }
+
+    #[test]
+    fn a_symlinked_folder_out_of_the_root_is_refused_for_every_file_in_it() {
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("log.json.gz"), "x").unwrap();
+        let root = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.path().join("day")).unwrap();
+        let store = LocalStore::open(root.path(), Some("b")).unwrap();
+        for _ in 0..2 {
+            let refused = store.get("b", "day/log.json.gz");
+            assert!(
+                matches!(refused, Err(FetchError::Inaccessible(why)) if why.contains("outside"))
+            );
+        }
+    }
+
+    #[test]
+    fn a_symlink_inside_the_root_is_followed() {
+        let root = tempfile::tempdir().unwrap();
+        fs::create_dir(root.path().join("real")).unwrap();
+        fs::write(root.path().join("real/f"), "x").unwrap();
+        std::os::unix::fs::symlink(root.path().join("real/f"), root.path().join("link")).unwrap();
+        let store = LocalStore::open(root.path(), Some("b")).unwrap();
+        assert!(store.get("b", "link").is_ok());
     }
 }
