@@ -1,6 +1,6 @@
 //! The JSON format: one object per run, with its own serialize-only types.
 //!
-//! The types here are the schema (documented in `SCHEMA.md`), kept apart from the verdict
+//! The types here are the schema (documented in the README), kept apart from the verdict
 //! model so that renaming a field or variant inside trailcheck cannot silently change what
 //! scripts read. Bump [`VERSION`] when a field changes meaning or goes away.
 

@@ -51,7 +51,7 @@ pub fn text(
     text::render(report, opts, out, err)
 }
 
-/// One compact JSON object listing every file, gap and key; the schema is in `SCHEMA.md`.
+/// One compact JSON object listing every file, gap and key; the schema is in the README.
 pub fn json(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Result<()> {
     json::render(report, opts, out)
 }
