@@ -53,9 +53,10 @@ def log_key(prefix, org, account, region, delivered, unique):
     return f"{prefix + '/' if prefix else ''}{base}{name}"
 
 
-def digest_key(prefix, org, account, region, trail, home, end):
+def digest_key(prefix, org, account, region, trail, home, end, backfill=False):
     base = f"AWSLogs/{org + '/' if org else ''}{account}/CloudTrail-Digest/{region}/{end:%Y/%m/%d}/"
-    name = f"{account}_CloudTrail-Digest_{region}_{trail}_{home}_{end:%Y%m%dT%H%M%SZ}.json.gz"
+    name = (f"{account}_CloudTrail-Digest_{region}_{trail}_{home}_{end:%Y%m%dT%H%M%SZ}"
+            f"{'_backfill' if backfill else ''}.json.gz")
     return f"{prefix + '/' if prefix else ''}{base}{name}"
 
 
@@ -80,11 +81,14 @@ def make_log(account, region, delivered, count):
 
 
 def make_trail(out, bucket, account, regions, trail, home, start, hours, logs_per_hour,
-               key_path=DEFAULT_KEY, prefix=None, org=None, per_bucket=False, restart_at=()):
+               key_path=DEFAULT_KEY, prefix=None, org=None, per_bucket=False, restart_at=(),
+               backfill=False):
     """Writes the trail; returns a manifest {digests: [...], logs: [...]} of keys per region.
 
     restart_at: hour indexes whose digest is a starting digest (null previous-digest fields),
     as after log file validation was turned off and on again.
+    backfill: also write, per region, a backfill chain over the same hours (`_backfill` keys,
+    S3 metadata `backfill-generation-timestamp`), each digest listing one late log.
     """
     signer, fingerprint = load_signer(key_path)
     root = Path(out) / bucket if per_bucket else Path(out)
@@ -100,24 +104,27 @@ def make_trail(out, bucket, account, regions, trail, home, start, hours, logs_pe
         if metadata is not None:
             Path(str(path) + ".meta.json").write_text(json.dumps({"Metadata": metadata}, indent=2) + "\n")
 
-    for region in regions:
+    generated = start + hours * HOUR + dt.timedelta(minutes=30)
+    chains = [(region, late) for region in regions for late in ((False, True) if backfill else (False,))]
+    for region, late in chains:
         previous = None  # (key, uncompressed bytes, signature hex)
+        per_hour = 1 if late else logs_per_hour
         for hour in range(hours):
             d_start, d_end = start + hour * HOUR, start + (hour + 1) * HOUR
             log_entries = []
-            for n in range(logs_per_hour):
-                delivered = d_start + dt.timedelta(minutes=5 + n * (60 // max(logs_per_hour, 1)))
-                unique = hashlib.sha256(f"{region}{delivered}{n}".encode()).hexdigest()[:16]
+            for n in range(per_hour):
+                delivered = d_start + dt.timedelta(minutes=(50 if late else 5) + n * (60 // per_hour))
+                unique = hashlib.sha256(f"{region}{delivered}{n}{late}".encode()).hexdigest()[:16]
                 key = log_key(prefix, org, account, region, delivered, unique)
                 raw, oldest, newest = make_log(account, region, delivered, 3)
                 write(key, gz(raw))
-                manifest["logs"].append({"region": region, "hour": hour, "key": key})
+                manifest["logs"].append({"region": region, "hour": hour, "key": key, "backfill": late})
                 log_entries.append({
                     "s3Bucket": bucket, "s3Object": key,
                     "hashValue": sha256_hex(raw), "hashAlgorithm": "SHA-256",
                     "newestEventTime": newest, "oldestEventTime": oldest,
                 })
-            key = digest_key(prefix, org, account, region, trail, home, d_end)
+            key = digest_key(prefix, org, account, region, trail, home, d_end, late)
             chained = previous is not None and hour not in restart_at
             digest = {
                 "awsAccountId": account,
@@ -140,9 +147,12 @@ def make_trail(out, bucket, account, regions, trail, home, start, hours, logs_pe
             prev_sig = digest["previousDigestSignature"] or "null"
             to_sign = f"{iso(d_end)}\n{bucket}/{key}\n{sha256_hex(raw)}\n{prev_sig}".encode()
             signature = signer.sign(to_sign, padding.PKCS1v15(), hashes.SHA256()).hex()
-            write(key, gz(raw), {"signature": signature, "signature-algorithm": "SHA256withRSA"})
+            metadata = {"signature": signature, "signature-algorithm": "SHA256withRSA"}
+            if late:
+                metadata["backfill-generation-timestamp"] = iso(generated)
+            write(key, gz(raw), metadata)
             manifest["digests"].append({"region": region, "hour": hour, "key": key,
-                                        "starting": not chained})
+                                        "starting": not chained, "backfill": late})
             previous = (key, raw, signature)
     return manifest
 
@@ -169,12 +179,13 @@ def main(argv=None):
     parser.add_argument("--per-bucket", action="store_true", help="write OUT/BUCKET/KEY")
     parser.add_argument("--restart-at", type=int, action="append", default=[],
                         help="hour index whose digest is a starting digest (repeat)")
+    parser.add_argument("--backfill", action="store_true", help="also write a backfill chain")
     args = parser.parse_args(argv)
     regions = args.regions or ["us-east-1"]
     manifest = make_trail(args.out, args.bucket, args.account, regions, args.trail,
                           args.home_region or regions[0], args.start, args.hours,
                           args.logs_per_hour, args.key, args.prefix, args.org,
-                          args.per_bucket, set(args.restart_at))
+                          args.per_bucket, set(args.restart_at), args.backfill)
     json.dump(manifest, sys.stdout, indent=2)
     print()
     return 0

@@ -3,7 +3,7 @@
 
 Usage: run_cli.py ARCHIVE_DIR [--bucket NAME | --per-bucket] [--endpoint URL] [--stub URL]
                   [--upload] [--keys FILE] [--region-keys REGION=FILE] [--start-time T]
-                  [--end-time T] [--describe-trails] [--org-id o-...]
+                  [--end-time T] [--lookup auto|s3-bucket|describe-trails]
 
 The archive's trails are found from its digest key names. Each (trail, region) gets one CLI
 run (the CLI validates only the region given as --region):
@@ -12,9 +12,10 @@ run (the CLI validates only the region given as --region):
         --s3-bucket B [--s3-prefix P] --verbose
 
 Organization trails (keys under AWSLogs/o-ORG/) cannot be run with --s3-bucket: the CLI then
-never learns the organization id and lists the wrong prefix. For them (and for every trail
-with --describe-trails) the trail is registered in the stub's DescribeTrails and
-DescribeOrganization and the CLI is run with --account-id instead of --s3-bucket/--s3-prefix.
+never learns the organization id and lists the wrong prefix. For them the trail is
+registered in the stub's DescribeTrails and DescribeOrganization and the CLI is run with
+--account-id instead of --s3-bucket/--s3-prefix (--lookup describe-trails does this for every
+trail, --lookup s3-bucket for none).
 
 Every run uses its own access key id, which is its scope in the stub (see stub.py), so runs
 in parallel do not see each other's keys or trails. The CLI talks to loopback only: S3 to
@@ -150,7 +151,8 @@ def parse_output(text, trail_arn, region):
     return files, gaps, errors, summary
 
 
-def run_one(trail, region, start, end, endpoint, stub, describe_trails, org_id, keys, region_keys):
+def run_one(trail, region, start, end, endpoint, stub, lookup, keys, region_keys):
+    """One CLI run for one region of a trail, in a stub scope of its own."""
     scope = f"runcli{uuid.uuid4().hex[:16]}"
     if keys is not None:
         stub_put(stub, "/admin/keys", scope, keys)
@@ -159,17 +161,17 @@ def run_one(trail, region, start, end, endpoint, stub, describe_trails, org_id, 
     argv = [sys.executable, "-m", "awscli", "cloudtrail", "validate-logs",
             "--region", region, "--trail-arn", trail.arn,
             "--start-time", iso(start), "--end-time", iso(end), "--verbose"]
-    if trail.org or describe_trails:
+    if lookup == "describe-trails" or (lookup == "auto" and trail.org):
         stub_put(stub, "/admin/trails", scope, {"trailList": [{
             "Name": trail.name, "TrailARN": trail.arn, "HomeRegion": trail.home_region,
             "S3BucketName": trail.bucket, **({"S3KeyPrefix": trail.prefix} if trail.prefix else {}),
             "IsMultiRegionTrail": len(trail.regions) > 1,
             "IsOrganizationTrail": bool(trail.org), "LogFileValidationEnabled": True,
         }]})
-        if trail.org or org_id:
+        if trail.org:
             stub_put(stub, "/admin/organization", scope, {"Organization": {
-                "Id": trail.org or org_id, "MasterAccountId": trail.account,
-                "Arn": f"arn:aws:organizations::{trail.account}:organization/{trail.org or org_id}",
+                "Id": trail.org, "MasterAccountId": trail.account,
+                "Arn": f"arn:aws:organizations::{trail.account}:organization/{trail.org}",
             }})
             argv += ["--account-id", trail.account]
     else:
@@ -187,6 +189,35 @@ def run_one(trail, region, start, end, endpoint, stub, describe_trails, org_id, 
     finally:
         stub_forget(stub, scope)
     return argv[1:], output, code
+
+
+def validate_archive(root, endpoint, stub, *, bucket=None, per_bucket=False, upload=False,
+                     keys=None, region_keys=None, start=None, end=None, lookup="auto"):
+    """Runs the CLI over every trail and region of the archive; returns the result dict.
+
+    Raises ValueError when the archive cannot be read.
+    """
+    for url in (endpoint, stub):
+        uploader.check_loopback(url)
+    objs = archive.objects(root, bucket=bucket, per_bucket=per_bucket)
+    if upload:
+        uploader.upload(root, endpoint, bucket, per_bucket)
+    result = {"files": [], "gaps": [], "errors": [], "summary": {}, "exit_codes": {}, "raw": {}}
+    for trail in archive.trails(objs):
+        run_start = start or trail.first - dt.timedelta(days=1)
+        run_end = end or trail.last
+        for region in sorted(trail.regions):
+            label = f"{trail.arn} {region}"
+            cli_args, output, code = run_one(trail, region, run_start, run_end, endpoint, stub,
+                                             lookup, keys, region_keys or {})
+            files, gaps, errors, summary = parse_output(output, trail.arn, region)
+            result["files"] += files
+            result["gaps"] += gaps
+            result["errors"] += [f"{label}: {line}" for line in errors]
+            result["summary"][label] = summary
+            result["exit_codes"][label] = code
+            result["raw"][label] = {"argv": cli_args, "output": output}
+    return result
 
 
 def load_keys(path):
@@ -210,42 +241,24 @@ def main(argv=None):
                         help="list-public-keys JSON for one region (repeat)")
     parser.add_argument("--start-time", type=parse_iso, help="default: a day before the earliest digest")
     parser.add_argument("--end-time", type=parse_iso, help="default: the latest digest's end time")
-    parser.add_argument("--describe-trails", action="store_true",
-                        help="let the CLI find bucket and prefix through DescribeTrails")
-    parser.add_argument("--org-id", help="organization id DescribeOrganization returns")
+    parser.add_argument("--lookup", choices=("auto", "s3-bucket", "describe-trails"), default="auto",
+                        help="how the CLI finds the bucket: --s3-bucket/--s3-prefix, or DescribeTrails "
+                        "(auto: DescribeTrails for organization trails only)")
     args = parser.parse_args(argv)
     if not args.endpoint or not args.stub:
         parser.error("--endpoint/$TRAILCHECK_TEST_S3 and --stub/$TRAILCHECK_TEST_KEYSTUB are required")
-    for url in (args.endpoint, args.stub):
-        uploader.check_loopback(url)
     region_keys = {}
     for item in args.region_keys:
         region, _, path = item.partition("=")
         region_keys[region] = load_keys(path)
-
     try:
-        objs = archive.objects(args.archive, bucket=args.bucket, per_bucket=args.per_bucket)
-        if args.upload:
-            uploader.upload(args.archive, args.endpoint, args.bucket, args.per_bucket)
+        result = validate_archive(
+            args.archive, args.endpoint, args.stub, bucket=args.bucket,
+            per_bucket=args.per_bucket, upload=args.upload, keys=args.keys,
+            region_keys=region_keys, start=args.start_time, end=args.end_time, lookup=args.lookup)
     except ValueError as e:
         print(f"run_cli.py: {e}", file=sys.stderr)
         return 2
-
-    result = {"files": [], "gaps": [], "errors": [], "summary": {}, "exit_codes": {}, "raw": {}}
-    for trail in archive.trails(objs):
-        start = args.start_time or trail.first - dt.timedelta(days=1)
-        end = args.end_time or trail.last
-        for region in sorted(trail.regions):
-            label = f"{trail.arn} {region}"
-            cli_args, output, code = run_one(trail, region, start, end, args.endpoint, args.stub,
-                                             args.describe_trails, args.org_id, args.keys, region_keys)
-            files, gaps, errors, summary = parse_output(output, trail.arn, region)
-            result["files"] += files
-            result["gaps"] += gaps
-            result["errors"] += [f"{label}: {line}" for line in errors]
-            result["summary"][label] = summary
-            result["exit_codes"][label] = code
-            result["raw"][label] = {"argv": cli_args, "output": output}
     json.dump(result, sys.stdout, indent=2)
     print()
     return 0
