@@ -374,15 +374,37 @@ def describe_trails_lookup(ctx):
 
 @case
 def backfill(ctx):
-    fx = Fixture(ctx, "backfill", backfill=True)
-    deleted, no_timestamp = fx.digest(1, backfill=True), fx.digest(0, backfill=True)
+    """Backfill digests: their own chain, keys looked up around backfill-generation-timestamp."""
+    fx = Fixture(ctx, "backfill", hours=4, backfill=True)
+    late_stamp, deleted, no_stamp = (fx.digest(h, backfill=True) for h in (3, 1, 0))
+    fx.metadata(late_stamp, lambda m: m.update({"backfill-generation-timestamp": "2040-01-01T00:00:00Z"}))
     fx.delete(deleted)
-    fx.metadata(no_timestamp, lambda m: m.pop("backfill-generation-timestamp"))
+    fx.metadata(no_stamp, lambda m: m.pop("backfill-generation-timestamp"))
     expected = fx.all_valid()
+    expected[("digest", late_stamp, True)] = (
+        "No public keys found between 2039-12-31T23:00:00Z and 2040-01-01T01:00:00Z")
     expected[("digest", deleted, True)] = NOT_FOUND
-    expected[("digest", no_timestamp, True)] = BAD_FORMAT
-    fx.unreported(expected, *fx.logs(1, backfill=True), *fx.logs(0, backfill=True))
+    expected[("digest", no_stamp, True)] = BAD_FORMAT
+    fx.unreported(expected, *(log for h in (3, 1, 0) for log in fx.logs(h, backfill=True)))
     check(fx.run(), expected, 1)
+
+
+@case
+def upload_mirrors_archive(ctx):
+    """upload.py twice: the bucket equals the folder, sidecars became metadata, not objects."""
+    fx = Fixture(ctx, "mirror")
+    upload.upload(fx.root, ctx.s3, bucket=fx.bucket)
+    fx.delete(fx.digest(1))
+    upload.upload(fx.root, ctx.s3, bucket=fx.bucket)
+    client = upload.s3_client(ctx.s3)
+    keys = upload.existing_keys(client, fx.bucket)
+    want = {d["key"] for d in fx.manifest["digests"]} - {fx.digest(1)}
+    want |= {entry["key"] for entry in fx.manifest["logs"]}
+    if keys != want:
+        raise Mismatch(f"bucket holds {sorted(keys ^ want)} differently from the folder")
+    head = client.head_object(Bucket=fx.bucket, Key=fx.digest(2))
+    if head["Metadata"] != json.loads(fx.sidecar(fx.digest(2)).read_text())["Metadata"]:
+        raise Mismatch(f"metadata {head['Metadata']} is not the sidecar's")
 
 
 # ---------------------------------------------------------------------------- driver
