@@ -5,7 +5,7 @@
 #                                 sets AWSCLI_S3_URL and AWSCLI_STUB_URL
 #   awscli_stop_servers           stops what awscli_start_servers started (safe to call twice)
 #
-# Callers: trap awscli_stop_servers EXIT
+# Callers: trap awscli_stop_servers EXIT, and trap 'exit 143' TERM INT so a signal runs it too.
 
 AWSCLI_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 AWSCLI_REPO=$(cd "$AWSCLI_DIR/../.." && pwd)
@@ -52,6 +52,8 @@ awscli_start_servers() {
       break
     fi
     kill "$!" 2>/dev/null || true
+    wait "$!" 2>/dev/null || true
+    unset 'AWSCLI_PIDS[-1]'
   done
   if [ -z "$AWSCLI_S3_URL" ]; then
     echo "moto_server did not start; its log:" >&2

@@ -17,6 +17,7 @@ import gzip
 import hashlib
 import json
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -439,6 +440,7 @@ def main(argv=None):
     work = args.keep or Path(tempfile.mkdtemp(prefix="awscli-selftest-"))
     work.mkdir(parents=True, exist_ok=True)
     ctx = Context(args.s3, args.stub, work)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still remove the fixtures
     failed = 0
     try:
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
