@@ -39,12 +39,24 @@ def sha256_hex(data):
     return hashlib.sha256(data).hexdigest()
 
 
+def public_der(signer, spki=False):
+    """The signer's public key as DER: PKCS#1 RSAPublicKey, or X.509 SubjectPublicKeyInfo."""
+    form = serialization.PublicFormat.SubjectPublicKeyInfo if spki else serialization.PublicFormat.PKCS1
+    return signer.public_key().public_bytes(serialization.Encoding.DER, form)
+
+
 def load_signer(pem_path):
+    """The private key and its fingerprint (hex MD5 of the PKCS#1 DER public key)."""
     key = serialization.load_pem_private_key(Path(pem_path).read_bytes(), password=None)
-    der = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.PKCS1
-    )
-    return key, hashlib.md5(der).hexdigest()
+    return key, hashlib.md5(public_der(key)).hexdigest()
+
+
+def sign_digest(signer, digest):
+    """A digest's uncompressed bytes and the hex signature that goes in its S3 metadata."""
+    raw = json.dumps(digest, separators=(",", ":")).encode()
+    to_sign = (f"{digest['digestEndTime']}\n{digest['digestS3Bucket']}/{digest['digestS3Object']}\n"
+               f"{sha256_hex(raw)}\n{digest['previousDigestSignature'] or 'null'}")
+    return raw, signer.sign(to_sign.encode(), padding.PKCS1v15(), hashes.SHA256()).hex()
 
 
 def log_key(prefix, org, account, region, delivered, unique):
@@ -143,10 +155,7 @@ def make_trail(out, bucket, account, regions, trail, home, start, hours, logs_pe
                 "previousDigestSignature": previous[2] if chained else None,
                 "logFiles": log_entries,
             }
-            raw = json.dumps(digest, separators=(",", ":")).encode()
-            prev_sig = digest["previousDigestSignature"] or "null"
-            to_sign = f"{iso(d_end)}\n{bucket}/{key}\n{sha256_hex(raw)}\n{prev_sig}".encode()
-            signature = signer.sign(to_sign, padding.PKCS1v15(), hashes.SHA256()).hex()
+            raw, signature = sign_digest(signer, digest)
             metadata = {"signature": signature, "signature-algorithm": "SHA256withRSA"}
             if late:
                 metadata["backfill-generation-timestamp"] = iso(generated)

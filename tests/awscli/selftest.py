@@ -14,7 +14,6 @@ import argparse
 import base64
 import datetime as dt
 import gzip
-import hashlib
 import json
 import shutil
 import signal
@@ -25,9 +24,6 @@ import traceback
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -103,11 +99,8 @@ class Fixture:
         """Edits a digest's JSON and signs it again with the fixture's key: a valid signature."""
         digest = json.loads(gzip.decompress(self.read(key)))
         change(digest)
-        raw = json.dumps(digest, separators=(",", ":")).encode()
-        to_sign = (f"{digest['digestEndTime']}\n{digest['digestS3Bucket']}/{digest['digestS3Object']}\n"
-                   f"{hashlib.sha256(raw).hexdigest()}\n{digest['previousDigestSignature'] or 'null'}")
         signer, _ = make_fixture.load_signer(self.key_path)
-        signature = signer.sign(to_sign.encode(), padding.PKCS1v15(), hashes.SHA256()).hex()
+        raw, signature = make_fixture.sign_digest(signer, digest)
         self.write(key, gzip.compress(raw, mtime=0))
         self.metadata(key, lambda m: m.update(signature=signature))
 
@@ -296,8 +289,7 @@ def spki_public_key(ctx):
     """A key served as X.509 SubjectPublicKeyInfo: the CLI only loads PKCS#1."""
     fx = Fixture(ctx, "spki")
     signer, fingerprint = make_fixture.load_signer(fx.key_path)
-    spki = signer.public_key().public_bytes(serialization.Encoding.DER,
-                                            serialization.PublicFormat.SubjectPublicKeyInfo)
+    spki = make_fixture.public_der(signer, spki=True)
     keys = {"PublicKeyList": [{"Value": base64.b64encode(spki).decode(), "Fingerprint": fingerprint,
                                "ValidityStartTime": "2020-01-01T00:00:00Z",
                                "ValidityEndTime": "2036-01-01T00:00:00Z"}]}
