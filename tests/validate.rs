@@ -427,3 +427,141 @@ fn logs_after_the_newest_digest_are_pending_on_a_live_trail_and_unverifiable_on_
     }
     assert_eq!(old.outcome(&DEFAULT_FAIL_ON), Outcome::Incomplete);
 }
+
+/// A middle digest of a clean trail, its path, and the logs it lists.
+fn middle_digest(trail: &Trail) -> (String, std::path::PathBuf, Vec<String>) {
+    let mut digests: Vec<_> = trail
+        .manifest
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::Digest)
+        .collect();
+    digests.sort_by_key(|f| f.time);
+    let middle = digests[digests.len() / 2];
+    let logs = logs_listed_by(&trail.manifest, &middle.key)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    (
+        middle.key.clone(),
+        trail.path(&middle.bucket, &middle.key),
+        logs,
+    )
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).expect("gzip");
+    encoder.finish().expect("gzip")
+}
+
+/// Replaces a middle digest's bytes; returns the report and the digest's verdict.
+fn with_digest_bytes(bytes: impl FnOnce(&[u8]) -> Vec<u8>) -> (Trail, String, Vec<String>) {
+    let trail = simulate(&spec());
+    let (key, path, logs) = middle_digest(&trail);
+    let original = std::fs::read(&path).expect("digest");
+    std::fs::write(&path, bytes(&original)).expect("write");
+    (trail, key, logs)
+}
+
+/// A digest that cannot be parsed lists nothing trustworthy: its logs are unverifiable.
+fn assert_broken_digest(trail: &Trail, key: &str, logs: &[String], cause: Cause) {
+    let report = trail.validate();
+    let mut expected = vec![(key, Status::Modified, cause)];
+    expected.extend(
+        logs.iter()
+            .map(|l| (l.as_str(), Status::Unverifiable, Cause::PeriodNotVerified)),
+    );
+    assert_only(&report, &expected);
+}
+
+#[test]
+fn modified_digest_that_is_not_gzip() {
+    let (trail, key, logs) = with_digest_bytes(|_| b"{\"not\": \"gzip\"}".to_vec());
+    let report = trail.validate();
+    assert!(matches!(find(&report, &key).cause, Cause::NotGzip(_)));
+    let cause = find(&report, &key).cause.clone();
+    assert_broken_digest(&trail, &key, &logs, cause);
+}
+
+#[test]
+fn modified_digest_that_is_not_json() {
+    let (trail, key, logs) = with_digest_bytes(|_| gzip(b"this is not JSON"));
+    let report = trail.validate();
+    let cause = find(&report, &key).cause.clone();
+    assert!(matches!(cause, Cause::InvalidFormat(_)), "{cause:?}");
+    assert_broken_digest(&trail, &key, &logs, cause);
+}
+
+#[test]
+fn modified_digest_that_lacks_a_required_field() {
+    let (trail, key, logs) = with_digest_bytes(|original| {
+        let content = trailcheck::gzip::inflate_bounded(original, 1 << 20).expect("inflate");
+        let mut json: serde_json::Value = serde_json::from_slice(&content).expect("json");
+        json.as_object_mut()
+            .expect("object")
+            .remove("digestS3Object");
+        gzip(json.to_string().as_bytes())
+    });
+    assert_broken_digest(&trail, &key, &logs, Cause::MissingField("digestS3Object"));
+}
+
+#[test]
+fn digest_that_cannot_be_read_is_unverifiable() {
+    let trail = simulate(&spec());
+    let (key, path, _) = middle_digest(&trail);
+    let outside = trail.dir.path().join("outside-digest.json.gz");
+    std::fs::rename(&path, &outside).expect("moved out");
+    std::os::unix::fs::symlink(&outside, &path).expect("symlinked");
+    let report = trail.validate();
+    let verdict = find(&report, &key);
+    assert_eq!(verdict.status, Status::Unverifiable);
+    assert!(
+        matches!(verdict.cause, Cause::Inaccessible(_)),
+        "{:?}",
+        verdict.cause
+    );
+}
+
+#[test]
+fn signature_algorithm_other_than_sha256_with_rsa_is_unverifiable() {
+    let trail = simulate(&spec());
+    let newest = trail
+        .manifest
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::Digest)
+        .max_by_key(|f| f.time)
+        .expect("a digest");
+    let sidecar = trail.path(&newest.bucket, &format!("{}.meta.json", newest.key));
+    let text = std::fs::read_to_string(&sidecar).expect("sidecar");
+    std::fs::write(&sidecar, text.replace("SHA256withRSA", "SHA1withRSA")).expect("write");
+    let report = trail.validate();
+    assert_eq!(
+        find(&report, &newest.key).cause,
+        Cause::UnsupportedAlgorithm("SHA1withRSA".to_owned())
+    );
+}
+
+#[test]
+fn logs_in_a_folder_no_digest_covers_are_unverifiable() {
+    let trail = simulate(&spec());
+    // The newest log: in range whatever the default start.
+    let log = (trail.manifest.files.iter())
+        .filter(|f| f.kind == FileKind::Log)
+        .max_by_key(|f| f.time)
+        .expect("a log");
+    let stray_key = log
+        .key
+        .replace("/us-east-1/", "/ap-south-1/")
+        .replace("_us-east-1_", "_ap-south-1_");
+    let stray = trail.path(&log.bucket, &stray_key);
+    std::fs::create_dir_all(stray.parent().expect("parent")).expect("dirs");
+    std::fs::copy(trail.path(&log.bucket, &log.key), &stray).expect("copy");
+    let report = trail.validate();
+    assert_only(
+        &report,
+        &[(&stray_key, Status::Unverifiable, Cause::NoDigests)],
+    );
+}
