@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::Read;
+use std::ops::ControlFlow;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 
@@ -227,39 +228,67 @@ fn safe_relative(key: &str) -> Option<PathBuf> {
 /// Every regular file under `dir` (symlinked folders are not entered), as keys relative
 /// to `base`, skipping signature sidecars.
 fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+    visit(base, dir, &mut |_| true, &mut |key| {
+        out.push(key);
+        ControlFlow::Continue(())
+    })
+    .map(|_| ())
+}
+
+/// Walks `dir` in key order, entering only folders `enter` accepts, handing each key to
+/// `found` until it breaks.
+fn visit(
+    base: &Path,
+    dir: &Path,
+    enter: &mut dyn FnMut(&Path) -> bool,
+    found: &mut dyn FnMut(String) -> ControlFlow<()>,
+) -> std::io::Result<ControlFlow<()>> {
     let mut entries: Vec<_> = fs::read_dir(dir)?.filter_map(Result::ok).collect();
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let path = entry.path();
         let kind = entry.file_type()?;
         if kind.is_dir() {
-            walk(base, &path, out)?;
+            if enter(&path) && visit(base, &path, enter, found)?.is_break() {
+                return Ok(ControlFlow::Break(()));
+            }
         } else if kind.is_file() || kind.is_symlink() {
-            let Ok(relative) = path.strip_prefix(base) else {
+            let Some(key) = path.strip_prefix(base).ok().and_then(Path::to_str) else {
                 continue;
             };
-            let Some(key) = relative.to_str() else {
-                continue;
-            };
-            if !key.ends_with(SIDECAR_SUFFIX) {
-                out.push(key.replace(std::path::MAIN_SEPARATOR, "/"));
+            if !key.ends_with(SIDECAR_SUFFIX)
+                && found(key.replace(std::path::MAIN_SEPARATOR, "/")).is_break()
+            {
+                return Ok(ControlFlow::Break(()));
             }
         }
     }
-    Ok(())
+    Ok(ControlFlow::Continue(()))
+}
+
+/// The first few digest files under `root`, without reading the log folders.
+fn sample_digests(root: &Path) -> std::io::Result<Vec<String>> {
+    let mut digests = Vec::new();
+    let mut enter = |dir: &Path| dir.file_name().is_none_or(|n| n != "CloudTrail");
+    let _stopped_early = visit(root, root, &mut enter, &mut |key| {
+        if key.contains("/CloudTrail-Digest/") {
+            digests.push(key);
+        }
+        if digests.len() < LAYOUT_SAMPLE {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
+        }
+    })?;
+    Ok(digests)
 }
 
 /// Tells a one-bucket mirror from a folder per bucket by where digests say they belong.
 fn detect_layout(root: &Path) -> Result<Layout, ConfigError> {
-    let mut keys = Vec::new();
-    walk(root, root, &mut keys).map_err(|e| ConfigError::SourceUnreadable {
+    let digests = sample_digests(root).map_err(|e| ConfigError::SourceUnreadable {
         path: root.to_owned(),
         why: e.to_string(),
     })?;
-    let digests: Vec<&String> = keys
-        .iter()
-        .filter(|k| k.contains("/CloudTrail-Digest/"))
-        .collect();
     if digests.is_empty() {
         return Err(ConfigError::NoDigests {
             path: root.to_owned(),
@@ -267,7 +296,7 @@ fn detect_layout(root: &Path) -> Result<Layout, ConfigError> {
     }
     let mut per_bucket_votes = 0;
     let mut mirror_bucket = None;
-    for key in digests.iter().take(LAYOUT_SAMPLE) {
+    for key in &digests {
         let Some(recorded) = recorded_location(&root.join(key.as_str())) else {
             continue;
         };
@@ -286,14 +315,15 @@ fn detect_layout(root: &Path) -> Result<Layout, ConfigError> {
     if let Some(bucket) = mirror_bucket {
         return Ok(Layout::Mirror { bucket });
     }
-    // No digest could be read: fall back on the shape of the paths.
-    let mirror_shaped = digests.iter().any(|k| objectkey::parse(k).is_some());
-    Ok(if mirror_shaped {
-        Layout::Mirror {
-            bucket: "unknown-bucket".to_owned(),
-        }
-    } else {
-        Layout::PerBucket
+    // None of the digests sampled could be read: guessing a bucket would turn every digest
+    // into a "moved" one, so ask instead.
+    Err(ConfigError::Option {
+        option: "--bucket",
+        why: format!(
+            "cannot tell which bucket {} mirrors: none of its first digests could be read; \
+             name the bucket with --bucket",
+            root.display()
+        ),
     })
 }
 
