@@ -17,7 +17,6 @@ use super::{FetchError, Metadata, Object, Store};
 use crate::digest::{Digest, MAX_DIGEST_BYTES};
 use crate::error::ConfigError;
 use crate::gzip;
-use crate::objectkey::{self, ObjectName};
 
 /// The suffix of the signature sidecar written beside a digest (`KEY.meta.json`).
 pub const SIDECAR_SUFFIX: &str = ".meta.json";
@@ -121,13 +120,16 @@ impl LocalStore {
             Err(e) => return Err(FetchError::Inaccessible(e.to_string())),
         };
         let real = if kind.is_symlink() {
-            self.resolve_inside(&candidate)?
-        } else {
+            let real = self.resolve_inside(&candidate)?;
+            if !real.is_file() {
+                return Err(FetchError::NotFound);
+            }
+            real
+        } else if kind.is_file() {
             candidate
-        };
-        if !real.is_file() {
+        } else {
             return Err(FetchError::NotFound);
-        }
+        };
         File::open(&real).map_err(|e| FetchError::Inaccessible(e.to_string()))
     }
 
@@ -380,7 +382,8 @@ impl Store for LocalStore {
     fn get(&self, bucket: &str, key: &str) -> Result<Object, FetchError> {
         let path = self.object_path(bucket, key)?;
         let file = self.open_inside(&path)?;
-        let metadata = if matches!(objectkey::parse(key), Some(ObjectName::Digest(_))) {
+        // Only digests carry signature metadata; a cheap test, as this runs for every log.
+        let metadata = if key.contains("/CloudTrail-Digest/") {
             self.read_sidecar(&path)
         } else {
             Metadata::default()
