@@ -127,7 +127,8 @@ fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn is_organization_id(s: &str) -> bool {
+/// `o-` and 10 to 32 lower-case letters or digits, as AWS Organizations writes its IDs.
+pub fn is_organization_id(s: &str) -> bool {
     s.strip_prefix("o-").is_some_and(|id| {
         (10..=32).contains(&id.len())
             && id

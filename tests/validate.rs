@@ -15,6 +15,30 @@ fn the_tampered(trail: &Trail) -> &trailcheck::simulate::Tampering {
         .expect("a tampering was applied")
 }
 
+/// Simulates `kind` on a digest; that digest gets `status` and `cause`, the logs it lists are
+/// unverifiable (their hashes come from a digest not proven authentic), all else is intact.
+fn assert_digest_with_unproven_logs(
+    kind: TamperKind,
+    status: Status,
+    cause: impl Fn(&Trail) -> Cause,
+) {
+    let trail = simulate(&tampered(kind));
+    let t = the_tampered(&trail);
+    let report = trail.validate();
+    let unproven = Cause::ListedByUnverifiedDigest(t.key.clone());
+    let mut expected = vec![(t.key.as_str(), status, cause(&trail))];
+    for log in logs_listed_by(&trail.manifest, &t.key) {
+        expected.push((log, Status::Unverifiable, unproven.clone()));
+    }
+    assert_only(&report, &expected);
+    let outcome = if status == Status::Modified {
+        Outcome::Tampered
+    } else {
+        Outcome::Incomplete
+    };
+    assert_eq!(report.outcome(&DEFAULT_FAIL_ON), outcome);
+}
+
 #[test]
 fn clean_trail_is_intact_with_zero_findings() {
     let trail = simulate(&spec());
@@ -86,15 +110,9 @@ fn unreferenced_log_inserted_in_a_covered_hour() {
 
 #[test]
 fn modified_digest_fails_against_its_successor_and_its_logs_become_unverifiable() {
-    let trail = simulate(&tampered(TamperKind::ModifyDigest));
-    let t = the_tampered(&trail);
-    let report = trail.validate();
-    let unproven = Cause::ListedByUnverifiedDigest(t.key.clone());
-    let mut expected = vec![(t.key.as_str(), Status::Modified, Cause::DigestHashMismatch)];
-    for log in logs_listed_by(&trail.manifest, &t.key) {
-        expected.push((log, Status::Unverifiable, unproven.clone()));
-    }
-    assert_only(&report, &expected);
+    assert_digest_with_unproven_logs(TamperKind::ModifyDigest, Status::Modified, |_| {
+        Cause::DigestHashMismatch
+    });
 }
 
 #[test]
@@ -149,51 +167,29 @@ fn moved_digest_is_found_by_its_recorded_location_and_its_logs_still_verify() {
 
 #[test]
 fn digest_signed_with_an_unknown_key_is_unverifiable_never_intact() {
-    let trail = simulate(&tampered(TamperKind::UnknownKey));
-    let t = the_tampered(&trail);
-    let report = trail.validate();
-    let fingerprint = trail
-        .manifest
-        .rogue_key_fingerprint
-        .clone()
-        .expect("rogue key");
-    let unproven = Cause::ListedByUnverifiedDigest(t.key.clone());
-    let mut expected = vec![(
-        t.key.as_str(),
-        Status::Unverifiable,
-        Cause::UnknownKey(fingerprint),
-    )];
-    for log in logs_listed_by(&trail.manifest, &t.key) {
-        expected.push((log, Status::Unverifiable, unproven.clone()));
-    }
-    assert_only(&report, &expected);
-    assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Incomplete);
+    assert_digest_with_unproven_logs(TamperKind::UnknownKey, Status::Unverifiable, |trail| {
+        Cause::UnknownKey(
+            trail
+                .manifest
+                .rogue_key_fingerprint
+                .clone()
+                .expect("rogue key"),
+        )
+    });
 }
 
 #[test]
 fn newest_digest_with_a_wrong_signature_is_modified() {
-    let trail = simulate(&tampered(TamperKind::BadSignature));
-    let t = the_tampered(&trail);
-    let report = trail.validate();
-    let unproven = Cause::ListedByUnverifiedDigest(t.key.clone());
-    let mut expected = vec![(t.key.as_str(), Status::Modified, Cause::BadSignature)];
-    for log in logs_listed_by(&trail.manifest, &t.key) {
-        expected.push((log, Status::Unverifiable, unproven.clone()));
-    }
-    assert_only(&report, &expected);
+    assert_digest_with_unproven_logs(TamperKind::BadSignature, Status::Modified, |_| {
+        Cause::BadSignature
+    });
 }
 
 #[test]
 fn newest_digest_without_signature_metadata_is_unverifiable() {
-    let trail = simulate(&tampered(TamperKind::NoSignature));
-    let t = the_tampered(&trail);
-    let report = trail.validate();
-    let unproven = Cause::ListedByUnverifiedDigest(t.key.clone());
-    let mut expected = vec![(t.key.as_str(), Status::Unverifiable, Cause::NoSignature)];
-    for log in logs_listed_by(&trail.manifest, &t.key) {
-        expected.push((log, Status::Unverifiable, unproven.clone()));
-    }
-    assert_only(&report, &expected);
+    assert_digest_with_unproven_logs(TamperKind::NoSignature, Status::Unverifiable, |_| {
+        Cause::NoSignature
+    });
 }
 
 #[test]

@@ -8,7 +8,7 @@ use serde::{Serialize, Serializer};
 
 use super::SimError;
 use super::sign::SigningKey;
-use crate::objectkey::Folder;
+use crate::objectkey::{Folder, is_organization_id};
 
 /// 2026-11-01T00:00:00Z: a fixed default, so a default run gives the same bytes every day.
 pub const DEFAULT_START_EPOCH: i64 = 1_793_491_200;
@@ -499,15 +499,6 @@ fn is_bucket_name(s: &str) -> bool {
     (3..=63).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-'))
-}
-
-fn is_organization_id(s: &str) -> bool {
-    s.strip_prefix("o-").is_some_and(|id| {
-        (10..=32).contains(&id.len())
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    })
 }
 
 #[cfg(test)]
