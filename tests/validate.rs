@@ -561,3 +561,34 @@ fn logs_in_a_folder_no_digest_covers_are_unverifiable() {
         &[(&stray_key, Status::Unverifiable, Cause::NoDigests)],
     );
 }
+
+#[test]
+fn past_end_time_on_an_archive_without_sidecars_uses_the_successor_out_of_range() {
+    let mut spec = spec();
+    spec.hours = 6;
+    let trail = simulate(&spec);
+    let newest = trail.manifest.newest_digest_end;
+    for file in &trail.manifest.files {
+        if file.kind == FileKind::Digest && Some(file.time) != newest {
+            let mut sidecar = trail.path(&file.bucket, &file.key).into_os_string();
+            sidecar.push(".meta.json");
+            std::fs::remove_file(sidecar).expect("sidecar removed");
+        }
+    }
+    // End three hours before the newest digest: the newest digest in range (with the
+    // spill-over hour) is two hours older than the archive's newest, and has no sidecar.
+    let end = trail.end() - minutes(170);
+    let report = trail.validate_with(|s| s.end = end);
+    let digests = count(&report, FileKind::Digest, Status::Intact);
+    assert_eq!(
+        digests,
+        4,
+        "{:#?}",
+        report
+            .files
+            .iter()
+            .map(|f| (&f.key, f.status))
+            .collect::<Vec<_>>()
+    );
+    assert_only(&report, &[]);
+}

@@ -17,6 +17,7 @@ use crate::verdict::{Cause, ChainId, FileKind, FileVerdict, Gap, GapKind, Status
 
 use super::judge::{SuccessorClaim, judge};
 use super::load::LoadedDigest;
+use super::lookup::Lookup;
 
 /// A log folder: the bucket and `[prefix/]AWSLogs/[org/]account/CloudTrail/region`.
 pub type FolderId = (String, Folder);
@@ -69,18 +70,15 @@ pub struct ChainOutcome {
     pub verified_periods: Vec<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
-/// Fetches a digest that the listing did not hold (another bucket, or outside the range).
-pub type Fetch<'a> = dyn Fn(&str, &str) -> Result<LoadedDigest, FetchError> + Sync + 'a;
-
 /// Walks every digest of one chain.
 pub fn walk(
     id: &ChainId,
     digests: Vec<LoadedDigest>,
     keys: &KeyRing,
     range_start: DateTime<Utc>,
-    fetch: &Fetch<'_>,
+    lookup: &dyn Lookup,
 ) -> ChainOutcome {
-    let mut walker = Walker::new(id, digests, keys, range_start, fetch);
+    let mut walker = Walker::new(id, digests, keys, range_start, lookup);
     while let Some(head) = walker.newest_unvisited(None) {
         walker.walk_segment(head);
     }
@@ -100,7 +98,7 @@ struct Walker<'a> {
     visited: Vec<bool>,
     keys: &'a KeyRing,
     range_start: DateTime<Utc>,
-    fetch: &'a Fetch<'a>,
+    lookup: &'a dyn Lookup,
     out: ChainOutcome,
 }
 
@@ -110,7 +108,7 @@ impl<'a> Walker<'a> {
         digests: Vec<LoadedDigest>,
         keys: &'a KeyRing,
         range_start: DateTime<Utc>,
-        fetch: &'a Fetch<'a>,
+        lookup: &'a dyn Lookup,
     ) -> Self {
         let mut walker = Self {
             id,
@@ -120,7 +118,7 @@ impl<'a> Walker<'a> {
             visited: Vec::new(),
             keys,
             range_start,
-            fetch,
+            lookup,
             out: ChainOutcome::default(),
         };
         for digest in digests {
@@ -156,7 +154,7 @@ impl<'a> Walker<'a> {
 
     fn walk_segment(&mut self, head: usize) {
         let mut current = head;
-        let mut claim: Option<SuccessorClaim> = None;
+        let mut claim = self.head_claim(head);
         loop {
             self.visited[current] = true;
             let authentic = self.record(current, claim.as_ref());
@@ -190,6 +188,26 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// A segment's newest digest has no successor in range to vouch for it. Without
+    /// signature metadata of its own, its successor out of range (an `--end-time` in the past)
+    /// still records its signature; that signature proves the digest whatever its source,
+    /// but the successor's other claims count for nothing, as it is not verified here.
+    fn head_claim(&self, head: usize) -> Option<SuccessorClaim> {
+        let digest = &self.digests[head];
+        if digest.metadata.signature.is_some() || digest.content().is_none() {
+            return None;
+        }
+        let successor = self.lookup.successor(digest)?;
+        let previous = successor.content()?.digest.previous.clone()?;
+        let names_head = previous.bucket == digest.bucket && previous.key == digest.key;
+        names_head.then_some(SuccessorClaim {
+            signature: previous.signature,
+            hash: previous.hash,
+            hash_algorithm: previous.hash_algorithm,
+            authentic: false,
+        })
+    }
+
     fn locate(&mut self, previous: &PreviousDigest) -> Located {
         let location = (previous.bucket.clone(), previous.key.clone());
         if let Some(&i) = self.by_location.get(&location) {
@@ -198,7 +216,7 @@ impl<'a> Walker<'a> {
         if let Some(&i) = self.by_recorded.get(&location) {
             return Located::At(i);
         }
-        match (self.fetch)(&previous.bucket, &previous.key) {
+        match self.lookup.fetch(&previous.bucket, &previous.key) {
             Ok(digest) => Located::At(self.add(digest)),
             Err(FetchError::NotFound) => Located::Missing,
             Err(FetchError::Inaccessible(why)) => {

@@ -10,6 +10,7 @@ pub mod inventory;
 pub mod judge;
 pub mod load;
 pub mod logs;
+pub mod lookup;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -108,10 +109,10 @@ fn run(store: &dyn Store, keys: &KeyRing, settings: &Settings) -> Result<Report,
     let last_digest = settings.end + SPILL_OVER;
 
     let chains = load_chains(store, &inventory, start, last_digest);
-    let fetch = |bucket: &str, key: &str| load::load(store, bucket, key);
+    let lookup = lookup::StoreLookup { store };
     let outcomes: Vec<ChainOutcome> = chains
         .into_par_iter()
-        .map(|(id, digests)| chain::walk(&id, digests, keys, start, &fetch))
+        .map(|(id, digests)| chain::walk(&id, digests, keys, start, &lookup))
         .collect();
 
     let mut report = Report {
