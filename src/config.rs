@@ -13,6 +13,9 @@ use crate::store::local::LocalStore;
 use crate::time;
 use crate::verdict::Status;
 
+/// More worker threads than this only costs memory: work is bounded by cores and I/O.
+pub const MAX_JOBS: usize = 1024;
+
 /// Everything `validate` needs, checked.
 pub struct ValidateConfig {
     pub source: PathBuf,
@@ -57,6 +60,16 @@ impl ValidateConfig {
                 why,
             })?;
         let fail_on = parse_statuses(&args.fail_on)?;
+        let jobs = match args.jobs {
+            None => 0,
+            Some(n @ 1..=MAX_JOBS) => n,
+            Some(n) => {
+                return Err(ConfigError::Option {
+                    option: "--jobs",
+                    why: format!("{n} threads: use 1 to {MAX_JOBS}"),
+                });
+            }
+        };
         if !args.path.exists() {
             return Err(ConfigError::SourceUnreadable {
                 path: args.path.clone(),
@@ -72,7 +85,7 @@ impl ValidateConfig {
                 start,
                 end,
                 trail,
-                jobs: args.jobs.unwrap_or(0),
+                jobs,
             },
             fail_on,
         })

@@ -148,3 +148,11 @@ fn start_after_end_is_a_usage_error() {
     let output = validate(&trail, &["--start-time", "2099-01-01"]);
     assert_usage_error(&output, "after the end time");
 }
+
+#[test]
+fn jobs_out_of_range_is_a_usage_error_not_thousands_of_threads() {
+    let trail = simulate(&spec());
+    assert_usage_error(&validate(&trail, &["--jobs", "100000"]), "--jobs");
+    assert_usage_error(&validate(&trail, &["--jobs", "0"]), "--jobs");
+    assert_eq!(validate(&trail, &["--jobs", "3"]).status.code(), Some(0));
+}
