@@ -11,6 +11,7 @@ pub mod judge;
 pub mod load;
 pub mod logs;
 pub mod lookup;
+pub mod progress;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -27,6 +28,7 @@ use chain::{ChainOutcome, FolderId, LogTask, Span};
 use coverage::FolderCoverage;
 use inventory::{Inventory, take_inventory};
 use load::LoadedDigest;
+use progress::{Metered, Progress, Silent};
 
 /// The AWS CLI also reads digests up to an hour past the end time: logs delivered just
 /// before the end are listed in the next digest.
@@ -90,6 +92,17 @@ pub fn validate(
     keys: &KeyRing,
     settings: &Settings,
 ) -> Result<Report, ConfigError> {
+    validate_observed(store, keys, settings, &Silent)
+}
+
+/// [`validate`], telling `progress` how many files there are to read and as each is done.
+pub fn validate_observed(
+    store: &dyn Store,
+    keys: &KeyRing,
+    settings: &Settings,
+    progress: &dyn Progress,
+) -> Result<Report, ConfigError> {
+    let store = Metered::new(store, progress);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(settings.jobs)
         .build()
@@ -97,10 +110,10 @@ pub fn validate(
             option: "--jobs",
             why: e.to_string(),
         })?;
-    pool.install(|| run(store, keys, settings))
+    pool.install(|| run(&store, keys, settings))
 }
 
-fn run(store: &dyn Store, keys: &KeyRing, settings: &Settings) -> Result<Report, ConfigError> {
+fn run(store: &Metered, keys: &KeyRing, settings: &Settings) -> Result<Report, ConfigError> {
     let inventory = take_inventory(store, settings)?;
     let start = settings
         .start
@@ -146,7 +159,15 @@ fn run(store: &dyn Store, keys: &KeyRing, settings: &Settings) -> Result<Report,
         .iter()
         .map(|t| (t.bucket.clone(), t.key.clone()))
         .collect();
-    let checked: Vec<FileVerdict> = tasks.par_iter().map(|t| logs::check(store, t)).collect();
+    store.queue(tasks.len());
+    let checked: Vec<FileVerdict> = tasks
+        .par_iter()
+        .map(|t| {
+            let verdict = logs::check(store, t);
+            store.file_done();
+            verdict
+        })
+        .collect();
     report.files.extend(checked);
     report
         .files
@@ -160,7 +181,7 @@ fn run(store: &dyn Store, keys: &KeyRing, settings: &Settings) -> Result<Report,
 
 /// Loads, in parallel, the digests whose end time falls in `[start, last]`, by chain.
 fn load_chains(
-    store: &dyn Store,
+    store: &Metered,
     inventory: &Inventory,
     start: DateTime<Utc>,
     last: DateTime<Utc>,
@@ -173,9 +194,14 @@ fn load_chains(
             _ => false,
         })
         .collect();
+    store.queue(in_range.len());
     let loaded: Vec<(ChainId, Result<LoadedDigest, FetchError>)> = in_range
         .par_iter()
-        .map(|(id, bucket, key)| (id.clone(), load::load(store, bucket, key)))
+        .map(|(id, bucket, key)| {
+            let digest = load::load(store, bucket, key);
+            store.file_done();
+            (id.clone(), digest)
+        })
         .collect();
     let mut chains: BTreeMap<ChainId, Vec<LoadedDigest>> = BTreeMap::new();
     for (id, digest) in loaded {
