@@ -15,6 +15,7 @@ pub mod gzip;
 pub mod hash;
 pub mod keys;
 pub mod objectkey;
+pub mod progress;
 pub mod report;
 pub mod signature;
 pub mod simulate;
