@@ -3,9 +3,13 @@
 //! The engine decides every status; a renderer only chooses words, order and escaping, so
 //! two formats can never disagree about a file.
 
+mod html;
 mod json;
+mod junit;
 pub mod sanitize;
 mod text;
+
+pub use html::{JsonSeal, RunInfo, escape as escape_html};
 
 use std::io::{self, Write};
 
@@ -54,4 +58,15 @@ pub fn text(
 /// One compact JSON object listing every file, gap and key; the schema is in the README.
 pub fn json(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Result<()> {
     json::render(report, opts, out)
+}
+
+/// JUnit XML for CI: one test case per digest hour, failures for `fail_on`, errors for
+/// unverifiable files.
+pub fn junit(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Result<()> {
+    junit::render(report, opts, out)
+}
+
+/// The evidence report: one self-contained HTML file; `run` says how and when it was made.
+pub fn html(report: &Report, opts: &Options, run: &RunInfo, out: &mut dyn Write) -> io::Result<()> {
+    html::render(report, opts, run, out)
 }
