@@ -2,16 +2,21 @@
 //! `config` turns these into typed settings; `run` wires settings, engine and renderers.
 
 use std::ffi::OsString;
+use std::fs;
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::config::ValidateConfig;
 use crate::engine;
+use crate::error::ConfigError;
 use crate::exit::Exit;
-use crate::report;
+use crate::hash::Sha256;
+use crate::progress::Bar;
+use crate::report::{self, JsonSeal, RunInfo};
 use crate::simulate;
+use crate::verdict::Report;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -32,13 +37,24 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         trailcheck validate testdata/sample --keys keys\n  \
         trailcheck validate ./archive --start-time 2026-11-01 --end-time -1d --format json\n  \
-        trailcheck validate ./archive --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail --verbose")]
+        trailcheck validate ./archive --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail --verbose\n  \
+        trailcheck validate ./archive --start-time -7d --report case-42.html --report-json case-42.json\n  \
+        trailcheck validate ./archive --format junit --fail-on modified,deleted > trailcheck.xml")]
     Validate(ValidateArgs),
     /// Write a signed synthetic trail (for tests and drills), optionally tampered.
     #[command(after_help = "Example:\n  \
         trailcheck simulate /tmp/drill --key testdata/signing-keys/key-a.pem --keys-out /tmp/drill-keys \
         --hours 6 --regions us-east-1,eu-west-1 --tamper modify-log --tamper delete-digest")]
     Simulate(simulate::SimulateArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:\n  \
+        trailcheck completions bash > ~/.local/share/bash-completion/completions/trailcheck\n  \
+        trailcheck completions zsh > ~/.zfunc/_trailcheck\n  \
+        trailcheck completions fish > ~/.config/fish/completions/trailcheck.fish")]
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -72,7 +88,8 @@ pub struct ValidateArgs {
     /// Print only the verdict line.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Statuses that fail the run (exit 1).
+    /// Statuses that fail the run (exit 1): any of intact, pending, unverifiable,
+    /// unreferenced, moved, deleted, modified.
     #[arg(
         long,
         value_delimiter = ',',
@@ -83,16 +100,29 @@ pub struct ValidateArgs {
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+    /// Also write the evidence report: one self-contained HTML file to attach to a case.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+    /// Also write the full JSON result; the HTML report shows its SHA-256.
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Text,
     Json,
+    /// JUnit XML for CI test reporters: one test case per digest hour.
+    Junit,
 }
 
 /// Parses `args`, runs the command, prints a fatal error once, and returns the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let command_line: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -105,11 +135,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
         }
     };
     match cli.command {
-        Command::Validate(args) => validate(&args),
+        Command::Validate(args) => validate(&args, command_line),
         Command::Simulate(args) => match simulate::run(&args) {
             Ok(()) => Exit::Intact,
             Err(e) => fatal(&e),
         },
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "trailcheck", &mut io::stdout());
+            Exit::Intact
+        }
     }
 }
 
@@ -124,7 +158,7 @@ fn fatal(error: &dyn std::error::Error) -> Exit {
     Exit::Usage
 }
 
-fn validate(args: &ValidateArgs) -> Exit {
+fn validate(args: &ValidateArgs, command_line: Vec<String>) -> Exit {
     let now = chrono::Utc::now();
     let config = match ValidateConfig::from_args(args, now) {
         Ok(config) => config,
@@ -134,17 +168,32 @@ fn validate(args: &ValidateArgs) -> Exit {
         Ok(store) => store,
         Err(e) => return fatal(&e),
     };
-    let report = match engine::validate(store.as_ref(), &config.keys, &config.settings) {
+    // The bar only for a person watching: never in a pipe, a log file, or a quiet run.
+    let bar = (io::stderr().is_terminal() && !args.quiet).then(Bar::stderr);
+    let validated = match &bar {
+        Some(bar) => engine::validate_observed(store.as_ref(), &config.keys, &config.settings, bar),
+        None => engine::validate(store.as_ref(), &config.keys, &config.settings),
+    };
+    drop(bar);
+    let report = match validated {
         Ok(report) => report,
         Err(e) => return fatal(&e),
     };
     let options = report::Options {
         verbose: args.verbose,
         quiet: args.quiet,
-        color: io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        color: io::stdout().is_terminal() && !no_color(),
         trail: args.trail_arn.clone(),
         fail_on: config.fail_on.clone(),
     };
+    let run = RunInfo {
+        command_line,
+        ran_at: now,
+        json: None,
+    };
+    if let Err(e) = write_evidence(&report, &options, run, args) {
+        return fatal(&e);
+    }
     let written = match args.format {
         Format::Text => report::text(
             &report,
@@ -153,6 +202,7 @@ fn validate(args: &ValidateArgs) -> Exit {
             &mut io::stderr().lock(),
         ),
         Format::Json => report::json(&report, &options, &mut io::stdout().lock()),
+        Format::Junit => report::junit(&report, &options, &mut io::stdout().lock()),
     };
     if let Some(e) = written
         .as_ref()
@@ -162,4 +212,48 @@ fn validate(args: &ValidateArgs) -> Exit {
         return fatal(e);
     }
     Exit::from(report.outcome(&config.fail_on))
+}
+
+/// `NO_COLOR` set to anything but the empty string turns colour off (no-color.org).
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+// ---------------------------------------------------------------- evidence files
+
+/// Writes `--report-json`, then `--report` showing the JSON file's SHA-256: the JSON is
+/// hashed exactly as written, so the pair can be sealed together in a case file.
+fn write_evidence(
+    report: &Report,
+    options: &report::Options,
+    mut run: RunInfo,
+    args: &ValidateArgs,
+) -> Result<(), ConfigError> {
+    if let Some(path) = &args.report_json {
+        let mut bytes = Vec::new();
+        report::json(report, options, &mut bytes)
+            .map_err(|e| cannot_write("--report-json", path, &e))?;
+        fs::write(path, &bytes).map_err(|e| cannot_write("--report-json", path, &e))?;
+        run.json = Some(JsonSeal {
+            path: path.display().to_string(),
+            sha256: Sha256::of(&bytes),
+        });
+    }
+    if let Some(path) = &args.report {
+        let mut html = Vec::new();
+        report::html(report, options, &run, &mut html)
+            .map_err(|e| cannot_write("--report", path, &e))?;
+        fs::write(path, html).map_err(|e| cannot_write("--report", path, &e))?;
+    }
+    Ok(())
+}
+
+fn cannot_write(option: &'static str, path: &Path, e: &io::Error) -> ConfigError {
+    ConfigError::Option {
+        option,
+        why: format!(
+            "cannot write {}: {e}. Choose a path in a folder that exists and is writable.",
+            path.display()
+        ),
+    }
 }

@@ -76,6 +76,8 @@ impl ValidateConfig {
                 why: "no such file or folder".to_owned(),
             });
         }
+        check_output("--report", args.report.as_deref())?;
+        check_output("--report-json", args.report_json.as_deref())?;
         let keys = KeyRing::load_dir(&keys_dir(args.keys.as_deref())?)?;
         Ok(Self {
             source: args.path.clone(),
@@ -115,6 +117,27 @@ fn keys_dir(given: Option<&Path>) -> Result<PathBuf, ConfigError> {
                 .to_owned(),
         })
     }
+}
+
+/// An output file's folder must exist before the run, not be found missing after it.
+fn check_output(option: &'static str, path: Option<&Path>) -> Result<(), ConfigError> {
+    let Some(path) = path else { return Ok(()) };
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let why = if path.is_dir() {
+        format!("{} is a folder; name a file to write", path.display())
+    } else if !folder.is_dir() {
+        format!(
+            "{}: the folder {} does not exist; create it or choose another path",
+            path.display(),
+            folder.display()
+        )
+    } else {
+        return Ok(());
+    };
+    Err(ConfigError::Option { option, why })
 }
 
 fn parse_statuses(names: &[String]) -> Result<Vec<Status>, ConfigError> {
