@@ -573,8 +573,8 @@ fn findings(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     }
     writeln!(
         out,
-        "<table id=\"not-intact\">\n<tr><th>Status</th><th>File</th><th>Reason</th>\
-         <th>SHA-256 of the uncompressed content</th></tr>"
+        "<table id=\"not-intact\" class=\"findings\">\n<tr><th>Status</th><th>File</th>\
+         <th>Reason, and SHA-256 of the uncompressed content</th></tr>"
     )?;
     for file in bad {
         finding_row(out, file)?;
@@ -625,11 +625,11 @@ fn gaps_table(out: &mut dyn Write, gaps: &[Gap]) -> io::Result<()> {
 fn finding_row(out: &mut dyn Write, file: &FileVerdict) -> io::Result<()> {
     let reference = match (file.kind, &file.reference) {
         (FileKind::Digest, Some(fp)) => format!(
-            "<br><span class=\"small\">signed with key <code>{}</code></span>",
+            "<div class=\"small\">names public key <code>{}</code></div>",
             Esc(fp)
         ),
         (FileKind::Log, Some(digest)) => format!(
-            "<br><span class=\"small\">listed by <code class=\"loc\">{}</code></span>",
+            "<div class=\"small\">listed by <code class=\"loc\">{}</code></div>",
             Esc(digest)
         ),
         _ => String::new(),
@@ -637,8 +637,8 @@ fn finding_row(out: &mut dyn Write, file: &FileVerdict) -> io::Result<()> {
     writeln!(
         out,
         "<tr><td><span class=\"chip {}\">{}</span></td>\
-         <td>{}{} · {}<br><code class=\"loc\">{}</code></td>\
-         <td>{}{reference}</td><td class=\"hash\">{}</td></tr>",
+         <td><b>{}{}</b> · {}<br><code class=\"loc\">{}</code>{reference}</td>\
+         <td><div class=\"reason\">{}</div><div class=\"hash\">{}</div></td></tr>",
         mark_of(file.status).class(),
         file.status,
         kind_name(file.kind),
