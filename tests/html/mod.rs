@@ -1,14 +1,25 @@
 //! Headless Chromium for the evidence report: a screenshot to look at, the rendered DOM to check.
 //!
 //! Debian's `chromium` package; the network is closed, so every background fetch Chromium
-//! would make on its own is turned off. Tests skip, saying so, where it is not installed.
+//! would make on its own is turned off. Tests skip, saying so, where it is not installed;
+//! `TRAILCHECK_TEST_CHROMIUM=PATH` (set by `scripts/test`) makes it required instead.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The browser binary, when installed.
+/// The browser binary: `TRAILCHECK_TEST_CHROMIUM` when set (it must exist), else `chromium`
+/// on the `PATH`, else `None`.
 pub fn chromium() -> Option<PathBuf> {
+    if let Some(required) = std::env::var_os("TRAILCHECK_TEST_CHROMIUM") {
+        let path = PathBuf::from(required);
+        assert!(
+            path.is_file(),
+            "TRAILCHECK_TEST_CHROMIUM={} is not a file",
+            path.display()
+        );
+        return Some(path);
+    }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))

@@ -240,7 +240,7 @@ impl Timeline {
             // A digest speaks for the hour before its end time: logs delivered then.
             if file.kind == FileKind::Digest {
                 let from = time.timestamp() - HOUR;
-                for h in hours_overlapping(from, time.timestamp()) {
+                for h in hours_mostly_inside(from, time.timestamp()) {
                     if let Some(hour) = cell(row, first, len, h) {
                         hour.covered = true;
                     }
@@ -260,7 +260,7 @@ impl Timeline {
                 GapKind::Gap => Mark::Gap,
                 GapKind::ChainBreak => Mark::Deleted,
             };
-            for h in hours_overlapping(gap.from.timestamp(), gap.to.timestamp()) {
+            for h in hours_mostly_inside(gap.from.timestamp(), gap.to.timestamp()) {
                 if let Some(hour) = cell(row, first, len, h) {
                     hour.gap = hour.gap.max(Some(gap.kind));
                     hour.raise(mark);
@@ -328,6 +328,26 @@ fn hours_overlapping(from: i64, to: i64) -> std::ops::Range<i64> {
     from.div_euclid(HOUR)..(to + HOUR - 1).div_euclid(HOUR)
 }
 
+/// The hours at least half inside `[from, to)`, or if none is, the one most inside it.
+///
+/// Digests end a few seconds or minutes past the hour, so a gap from 06:00:09 to 10:00:03
+/// would otherwise paint 10:00-11:00 as a gap for three seconds of it, and the newest digest
+/// ending at 06:00:09 would claim to cover 06:00-07:00. A file delivered in such a sliver
+/// still marks its hour through its own verdict.
+fn hours_mostly_inside(from: i64, to: i64) -> Vec<i64> {
+    let inside = |h: i64| (to.min((h + 1) * HOUR) - from.max(h * HOUR)).max(0);
+    let hours: Vec<i64> = hours_overlapping(from, to)
+        .filter(|&h| inside(h) * 2 >= HOUR)
+        .collect();
+    if !hours.is_empty() {
+        return hours;
+    }
+    hours_overlapping(from, to)
+        .max_by_key(|&h| inside(h))
+        .into_iter()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,6 +390,21 @@ mod tests {
     }
 
     #[test]
+    fn a_gap_marks_the_hours_it_mostly_covers() {
+        assert_eq!(
+            hours_mostly_inside(6 * HOUR + 9, 10 * HOUR + 3),
+            [6, 7, 8, 9]
+        );
+        assert_eq!(
+            hours_mostly_inside(4 * HOUR + 1800, 5 * HOUR + 1800),
+            [4, 5]
+        );
+        assert_eq!(hours_mostly_inside(4 * HOUR + 100, 4 * HOUR + 700), [4]);
+        assert_eq!(hours_mostly_inside(4 * HOUR + 3000, 5 * HOUR + 900), [5]);
+        assert!(hours_mostly_inside(5, 5).is_empty());
+    }
+
+    #[test]
     fn hours_overlap_half_open() {
         assert_eq!(hours_overlapping(2 * HOUR, 3 * HOUR), 2..3);
         assert_eq!(hours_overlapping(2 * HOUR + 9, 3 * HOUR + 9), 2..4);
@@ -393,7 +428,7 @@ mod tests {
                 Mark::NotCovered,
                 Mark::Intact,
                 Mark::Modified,
-                Mark::Intact,
+                Mark::NotCovered,
                 Mark::NotCovered,
                 Mark::Pending
             ]
