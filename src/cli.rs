@@ -110,7 +110,9 @@ pub struct ValidateArgs {
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    /// The AWS CLI's validate-logs lines, then a verdict line.
     Text,
+    /// One JSON object listing every file, gap and key.
     Json,
     /// JUnit XML for CI test reporters: one test case per digest hour.
     Junit,
