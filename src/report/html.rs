@@ -549,8 +549,10 @@ fn hover(hour: &Hour, at: DateTime<Utc>) -> String {
         Some(GapKind::Gap) => text.push_str("&#10;in a gap: no digests were written"),
         None => {}
     }
-    if hour.counts.is_empty() && hour.gap.is_none() && hour.mark() == Mark::Intact {
-        text.push_str("&#10;no files delivered");
+    match hour.mark() {
+        Mark::NotCovered => text.push_str("&#10;no digest covers this hour"),
+        Mark::Intact if hour.counts.is_empty() => text.push_str("&#10;no files delivered"),
+        _ => {}
     }
     text
 }
@@ -652,6 +654,9 @@ fn finding_row(out: &mut dyn Write, file: &FileVerdict) -> io::Result<()> {
 
 /// Expected above actual; a pair that differs is highlighted.
 fn hashes(file: &FileVerdict) -> String {
+    if file.expected_sha256.is_none() && file.actual_sha256.is_none() {
+        return "<span class=\"small\">no SHA-256: none recorded, none read</span>".to_owned();
+    }
     let differs =
         matches!((file.expected_sha256, file.actual_sha256), (Some(e), Some(a)) if e != a);
     let line = |label: &str, hash: Option<Sha256>, class: &str| match hash {
@@ -676,7 +681,7 @@ fn appendix(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         out,
         "<section id=\"appendix\">\n<h2>Appendix: every file</h2>\n<details>\n\
          <summary>All {} files with their SHA-256 (collapsed)</summary>\n\
-         <table>\n<tr><th>Status</th><th>Kind</th><th>Time</th><th>Location</th>\
+         <table class=\"every\">\n<tr><th>Status</th><th>Kind</th><th>Time</th><th>Location</th>\
          <th>SHA-256 (as read, else as expected)</th></tr>",
         report.files.len()
     )?;
@@ -687,8 +692,8 @@ fn appendix(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             .map_or("—".to_owned(), |h| h.to_hex());
         writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code class=\"loc\">{}</code></td>\
-             <td><code>{hash}</code></td></tr>",
+            "<tr><td>{}</td><td>{}</td><td class=\"t\">{}</td><td><code class=\"loc\">{}</code></td>\
+             <td class=\"h\"><code>{hash}</code></td></tr>",
             file.status,
             kind_name(file.kind),
             shown_time(file.time),
