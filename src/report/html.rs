@@ -790,6 +790,22 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_run_renders_as_incomplete_with_nothing_checked() {
+        let run = RunInfo {
+            command_line: vec!["trailcheck".to_owned()],
+            ran_at: DateTime::UNIX_EPOCH,
+            json: None,
+        };
+        let mut out = Vec::new();
+        render(&Report::default(), &Options::default(), &run, &mut out).unwrap();
+        let page = String::from_utf8(out).unwrap();
+        assert!(page.contains("Verdict: INCOMPLETE"));
+        assert!(page.contains("Nothing was checked"));
+        assert!(page.contains("No file with a time was checked."));
+        assert!(page.ends_with("</html>\n"));
+    }
+
+    #[test]
     fn weeks_start_on_monday() {
         // 2026-11-02 is a Monday.
         let monday = chrono::NaiveDate::from_ymd_opt(2026, 11, 2)

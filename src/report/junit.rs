@@ -29,6 +29,10 @@ pub(super) fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io
     let all: Vec<&Case> = cases.iter().flat_map(|(_, c)| c).collect();
     let mut out = BufWriter::new(out);
     writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
+    if all.is_empty() {
+        nothing_checked(&mut out)?;
+        return out.flush();
+    }
     writeln!(
         out,
         "<testsuites name=\"trailcheck\" {}>",
@@ -39,6 +43,20 @@ pub(super) fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io
     }
     writeln!(out, "</testsuites>")?;
     out.flush()
+}
+
+/// A run that checked nothing proves nothing: one erroring case says so, rather than an
+/// empty report a CI page would show as green.
+fn nothing_checked(out: &mut dyn Write) -> io::Result<()> {
+    let counts = "tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\"";
+    writeln!(
+        out,
+        "<testsuites name=\"trailcheck\" {counts}>\n  <testsuite name=\"trailcheck\" {counts}>\n    \
+         <testcase name=\"files checked\" classname=\"trailcheck\">\n      \
+         <error message=\"nothing checked\" type=\"incomplete\">No digest or log file in the \
+         requested range: nothing was proven.</error>\n    </testcase>\n  </testsuite>\n\
+         </testsuites>"
+    )
 }
 
 /// XML-safe and visible: the HTML escape serves XML too (it also replaces the two
@@ -406,6 +424,17 @@ fn hour_of(time: DateTime<Utc>) -> i64 {
 mod tests {
     use super::*;
     use crate::verdict::{Cause, DEFAULT_FAIL_ON};
+
+    #[test]
+    fn an_empty_run_is_one_erroring_case() {
+        let mut out = Vec::new();
+        render(&Report::default(), &Options::default(), &mut out).unwrap();
+        let xml = String::from_utf8(out).unwrap();
+        assert!(
+            xml.contains("<testsuites name=\"trailcheck\" tests=\"1\" failures=\"0\" errors=\"1\"")
+        );
+        assert!(xml.contains("<error message=\"nothing checked\""));
+    }
 
     #[test]
     fn summaries_put_the_worst_status_first() {
