@@ -276,8 +276,21 @@ fn checked(out: &mut dyn Write, report: &Report, opts: &Options, run: &RunInfo) 
         None => "every trail in the source".to_owned(),
     };
     fact(out, "Trail asked for", &trail)?;
-    let accounts = distinct(report.chains.iter().map(|c| c.account.as_str()));
-    let regions = distinct(report.chains.iter().map(|c| c.region.as_str()));
+    let files = || report.files.iter();
+    let accounts = distinct(
+        report
+            .chains
+            .iter()
+            .map(|c| c.account.as_str())
+            .chain(files().filter_map(|f| f.account.as_deref())),
+    );
+    let regions = distinct(
+        report
+            .chains
+            .iter()
+            .map(|c| c.region.as_str())
+            .chain(files().filter_map(|f| f.region.as_deref())),
+    );
     fact(out, "Accounts", &accounts)?;
     fact(out, "Regions", &regions)?;
     let requested = format!(
