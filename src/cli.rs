@@ -184,7 +184,8 @@ fn validate(args: &ValidateArgs, command_line: Vec<String>) -> Exit {
     let options = report::Options {
         verbose: args.verbose,
         quiet: args.quiet,
-        color: io::stdout().is_terminal() && !no_color(),
+        // One flag colours both streams, so both must be terminals.
+        color: io::stdout().is_terminal() && io::stderr().is_terminal() && !no_color(),
         trail: args.trail_arn.clone(),
         fail_on: config.fail_on.clone(),
     };
