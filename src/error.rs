@@ -23,8 +23,10 @@ pub enum ConfigError {
     )]
     KeyFile { path: PathBuf, why: String },
 
-    #[error("keys folder {path}: {why}. Pass --keys DIR: a folder of the JSON files \
-             `aws cloudtrail list-public-keys` prints.")]
+    #[error(
+        "keys folder {path}: {why}. Pass --keys DIR: a folder of the JSON files \
+             `aws cloudtrail list-public-keys` prints."
+    )]
     KeyFolder { path: PathBuf, why: String },
 
     #[error("{option}: {why}")]

@@ -105,6 +105,11 @@ fn unreferenced_log_inserted_in_a_covered_hour() {
     let t = the_tampered(&trail);
     let report = trail.validate();
     assert_only(&report, &[(&t.key, Status::Unreferenced, Cause::NotListed)]);
+    // The evidence pins what was found.
+    let bytes = std::fs::read(trail.path(&t.bucket, &t.key)).expect("inserted log");
+    let content = trailcheck::gzip::inflate_bounded(&bytes[..], 1 << 30).expect("gzip");
+    let found = trailcheck::hash::Sha256::of(&content);
+    assert_eq!(find(&report, &t.key).actual_sha256, Some(found));
     assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Tampered);
 }
 
@@ -125,6 +130,10 @@ fn deleted_digest_is_a_chain_break_of_one() {
         expected.push((log, Status::Unverifiable, Cause::DigestMissing));
     }
     assert_only(&report, &expected);
+    assert!(
+        find(&report, &t.key).expected_sha256.is_some(),
+        "the successor's record"
+    );
     let [gap] = &report.gaps[..] else {
         panic!("one chain break expected: {:?}", report.gaps);
     };

@@ -320,6 +320,9 @@ impl<'a> Walker<'a> {
             cause,
         );
         verdict.time = Some(named_time);
+        verdict.expected_sha256 = successor_authentic
+            .then(|| crate::hash::Sha256::from_hex(&previous.hash))
+            .flatten();
         verdict.account = Some(self.id.account.clone());
         verdict.region = Some(self.id.region.clone());
         verdict.backfill = self.id.backfill;

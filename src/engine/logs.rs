@@ -25,6 +25,12 @@ pub fn check(store: &dyn Store, task: &LogTask) -> FileVerdict {
     verdict
 }
 
+/// The SHA-256 of a log's uncompressed first member, when it can be read as gzip.
+pub fn content_hash(store: &dyn Store, bucket: &str, key: &str) -> Option<Sha256> {
+    let object = store.get(bucket, key).ok()?;
+    gzip::hash_stream(object.body).ok().map(|i| i.sha256)
+}
+
 type Judged = (Status, Cause, Option<Sha256>, Option<Sha256>);
 
 fn judge(store: &dyn Store, task: &LogTask) -> Judged {

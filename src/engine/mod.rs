@@ -169,9 +169,12 @@ fn run(store: &Metered, keys: &KeyRing, settings: &Settings) -> Result<Report, C
         })
         .collect();
     report.files.extend(checked);
-    report
-        .files
-        .extend(unlisted_logs(&inventory, &listed, &spans, settings, start));
+    // Logs no digest vouches for are hashed too, so the report pins what was found.
+    let mut unlisted = unlisted_logs(&inventory, &listed, &spans, settings, start);
+    unlisted
+        .par_iter_mut()
+        .for_each(|v| v.actual_sha256 = logs::content_hash(store, &v.bucket, &v.key));
+    report.files.extend(unlisted);
 
     report.found = found_span(&periods, start, settings.end);
     report.keys = key_uses(keys, &key_counts);
