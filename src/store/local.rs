@@ -173,8 +173,10 @@ fn safe_component(name: &str) -> Option<&str> {
     ok.then_some(name)
 }
 
-/// A key as a relative path of ordinary components only.
-fn safe_relative(key: &str) -> Option<PathBuf> {
+/// A key as a relative path of ordinary components only: `None` for an empty, absolute or
+/// `..` key, an empty component, or one holding `\` or NUL. Public so the path fuzz target
+/// can check that whatever it accepts stays below any root it is joined to.
+pub fn safe_relative(key: &str) -> Option<PathBuf> {
     let mut path = PathBuf::new();
     for part in key.split('/') {
         path.push(safe_component(part)?);
