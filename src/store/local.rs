@@ -98,30 +98,11 @@ impl LocalStore {
         Ok(dir.join(relative))
     }
 
-    /// Opens a file that must resolve inside the root, even through symlinks.
-    fn open_inside(&self, path: &Path) -> Result<File, FetchError> {
-        let real = match fs::canonicalize(path) {
-            Ok(real) => real,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FetchError::NotFound),
-            Err(e) => return Err(FetchError::Inaccessible(e.to_string())),
-        };
-        if !real.starts_with(&self.root) {
-            return Err(FetchError::Inaccessible(format!(
-                "{} links outside the archive; refused",
-                path.display()
-            )));
-        }
-        if !real.is_file() {
-            return Err(FetchError::NotFound);
-        }
-        File::open(&real).map_err(|e| FetchError::Inaccessible(e.to_string()))
-    }
-
     fn read_sidecar(&self, object: &Path) -> Metadata {
         let mut name = object.as_os_str().to_owned();
         name.push(SIDECAR_SUFFIX);
         let path = PathBuf::from(name);
-        match self.open_inside(&path) {
+        match open_inside(&self.root, &path) {
             Err(FetchError::NotFound) => Metadata::default(),
             Err(e) => problem(format!("signature sidecar {}: {e}", path.display())),
             Ok(file) => parse_sidecar(file).unwrap_or_else(|why| {
@@ -129,6 +110,26 @@ impl LocalStore {
             }),
         }
     }
+}
+
+/// Opens a regular file that must resolve inside `root` (canonical), even through symlinks:
+/// a link out of the archive is refused, and a FIFO or device is never opened.
+fn open_inside(root: &Path, path: &Path) -> Result<File, FetchError> {
+    let real = match fs::canonicalize(path) {
+        Ok(real) => real,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FetchError::NotFound),
+        Err(e) => return Err(FetchError::Inaccessible(e.to_string())),
+    };
+    if !real.starts_with(root) {
+        return Err(FetchError::Inaccessible(format!(
+            "{} links outside the archive; refused",
+            path.display()
+        )));
+    }
+    if !real.is_file() {
+        return Err(FetchError::NotFound);
+    }
+    File::open(&real).map_err(|e| FetchError::Inaccessible(e.to_string()))
 }
 
 fn problem(why: String) -> Metadata {
@@ -229,7 +230,7 @@ fn detect_layout(root: &Path) -> Result<Layout, ConfigError> {
     let mut per_bucket_votes = 0;
     let mut mirror_bucket = None;
     for key in digests.iter().take(LAYOUT_SAMPLE) {
-        let Some(recorded) = recorded_location(&root.join(key.as_str())) else {
+        let Some(recorded) = recorded_location(root, &root.join(key.as_str())) else {
             continue;
         };
         if recorded.1 == **key {
@@ -258,9 +259,10 @@ fn detect_layout(root: &Path) -> Result<Layout, ConfigError> {
     })
 }
 
-/// The `(digestS3Bucket, digestS3Object)` a digest file records, if it can be read.
-fn recorded_location(path: &Path) -> Option<(String, String)> {
-    let file = File::open(path).ok()?;
+/// The `(digestS3Bucket, digestS3Object)` a digest file records, if it can be read from
+/// inside `root`.
+fn recorded_location(root: &Path, path: &Path) -> Option<(String, String)> {
+    let file = open_inside(root, path).ok()?;
     let content = gzip::inflate_bounded(file, MAX_DIGEST_BYTES).ok()?;
     let digest = Digest::parse(&content).ok()?;
     Some((digest.bucket, digest.key))
@@ -310,7 +312,7 @@ impl Store for LocalStore {
 
     fn get(&self, bucket: &str, key: &str) -> Result<Object, FetchError> {
         let path = self.object_path(bucket, key)?;
-        let file = self.open_inside(&path)?;
+        let file = open_inside(&self.root, &path)?;
         let metadata = if matches!(objectkey::parse(key), Some(ObjectName::Digest(_))) {
             self.read_sidecar(&path)
         } else {
