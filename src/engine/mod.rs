@@ -221,10 +221,13 @@ fn unlisted_logs(
             continue;
         }
         let coverage = FolderCoverage::new(spans.iter().filter(|s| &s.folder == folder));
+        // The range starts at a digest *end* time; the oldest digest in range covers logs
+        // from its own start, so an unlisted log there is judged, not skipped.
+        let from = coverage.start().map_or(start, |covered| covered.min(start));
         for (key, delivered) in logs {
             let (bucket, f) = folder;
             if listed.contains(&(bucket.clone(), key.clone()))
-                || *delivered < start
+                || *delivered < from
                 || *delivered > end
             {
                 continue;
