@@ -462,3 +462,26 @@ fn log_inserted_in_the_first_hour_is_unreferenced() {
         &[(&copy, Status::Unreferenced, Cause::NotListed)],
     );
 }
+
+/// Found by the property: with no `--start-time` every file present is in scope, but logs
+/// delivered before the oldest digest were skipped, so deleting the oldest digest (and
+/// keeping its logs) left the archive intact.
+#[test]
+fn oldest_digest_deleted_leaves_its_logs_unverifiable() {
+    let trail = simulate(&common::spec());
+    let oldest = digests(&trail)
+        .into_iter()
+        .min_by_key(|d| d.time)
+        .expect("a digest")
+        .clone();
+    remove_object(&trail.path(&oldest.bucket, &oldest.key));
+    let orphans = logs_listed_by(&trail.manifest, &oldest.key);
+    assert!(!orphans.is_empty());
+    let expected: Vec<_> = orphans
+        .iter()
+        .map(|key| (*key, Status::Unverifiable, Cause::BeforeOldestDigest))
+        .collect();
+    let report = trail.validate();
+    assert_only(&report, &expected);
+    assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Incomplete);
+}

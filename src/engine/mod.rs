@@ -149,7 +149,7 @@ fn run(store: &dyn Store, keys: &KeyRing, settings: &Settings) -> Result<Report,
     report.files.extend(checked);
     report
         .files
-        .extend(unlisted_logs(&inventory, &listed, &spans, settings, start));
+        .extend(unlisted_logs(&inventory, &listed, &spans, settings));
 
     report.found = found_span(&periods, start, settings.end);
     report.keys = key_uses(keys, &key_counts);
@@ -205,13 +205,14 @@ fn dedupe(tasks: Vec<LogTask>) -> Vec<LogTask> {
 
 /// Logs present in range that no digest lists, judged by what covers their delivery time.
 /// With a trail selected, only its folders count; otherwise every log folder does, and logs
-/// in a folder no digest covers cannot be proven.
+/// in a folder no digest covers cannot be proven. With no start time every log up to the
+/// end is in range: one older than every digest is unproven, not out of scope, or deleting
+/// the oldest digests would hide their logs.
 fn unlisted_logs(
     inventory: &Inventory,
     listed: &BTreeSet<(String, String)>,
     spans: &[Span],
     settings: &Settings,
-    start: DateTime<Utc>,
 ) -> Vec<FileVerdict> {
     let end = settings.end;
     let mut verdicts = Vec::new();
@@ -221,13 +222,11 @@ fn unlisted_logs(
             continue;
         }
         let coverage = FolderCoverage::new(spans.iter().filter(|s| &s.folder == folder));
-        // The range starts at a digest *end* time; the oldest digest in range covers logs
-        // from its own start, so an unlisted log there is judged, not skipped.
-        let from = coverage.start().map_or(start, |covered| covered.min(start));
+        let from = settings.start.map(|start| logs_from(&coverage, start));
         for (key, delivered) in logs {
             let (bucket, f) = folder;
             if listed.contains(&(bucket.clone(), key.clone()))
-                || *delivered < from
+                || from.is_some_and(|from| *delivered < from)
                 || *delivered > end
             {
                 continue;
@@ -245,6 +244,12 @@ fn unlisted_logs(
         }
     }
     verdicts
+}
+
+/// The earliest delivery time in range for a given start. The start is a digest *end* time,
+/// and the oldest digest in range covers logs from its own start, so a log there is judged.
+fn logs_from(coverage: &FolderCoverage<'_>, start: DateTime<Utc>) -> DateTime<Utc> {
+    coverage.start().map_or(start, |covered| covered.min(start))
 }
 
 /// The span of the authentic digests, clipped to the requested range, as the AWS CLI
