@@ -11,10 +11,10 @@
 //!   decides whether the flip changed what is read, and the property expected follows it;
 //! - where the object is: deleting, duplicating (a log under a new unique string, a digest
 //!   under another digest key, with its metadata as an S3 copy keeps it) or renaming it;
-//! - a digest's S3 metadata (the `KEY.meta.json` sidecar): the signature value. Changing it
-//!   on any digest must not give intact (the newest digest's signature lives only there; an
-//!   older one's disagrees with its successor's record), nor may deleting the sidecar of a
-//!   chain's newest digest. The sidecar's JSON layout is this archive's, not S3's, and an
+//! - a digest's S3 metadata (the `KEY.meta.json` sidecar): the signature value and the
+//!   algorithm it names. Changing either on any digest must not give intact (the newest
+//!   digest's signature lives only there; an older one's disagrees with its successor's
+//!   record), nor may deleting the sidecar of a chain's newest digest. The sidecar's JSON layout is this archive's, not S3's, and an
 //!   older digest needs no sidecar at all (its successor records its signature), so neither
 //!   is part of the property.
 //!
@@ -162,6 +162,8 @@ enum Change {
         at: usize,
         step: u8,
     },
+    /// The signature algorithm a digest's metadata names, changed.
+    SignatureAlgorithm,
     /// The signature sidecar of a chain's newest digest deleted.
     NewestSidecar,
 }
@@ -191,6 +193,7 @@ fn change() -> impl Strategy<Value = Change> {
         any::<u64>().prop_map(|new| Change::Duplicate { new }),
         any::<u64>().prop_map(|new| Change::Rename { new }),
         (any::<usize>(), 1..16u8).prop_map(|(at, step)| Change::Signature { at, step }),
+        Just(Change::SignatureAlgorithm),
         Just(Change::NewestSidecar),
     ]
 }
@@ -340,6 +343,15 @@ fn apply(trail: &Trail, change: &Change, pick: usize) -> Expect {
             let all = digests(trail);
             let digest = all[pick % all.len()];
             change_signature(&trail.path(&digest.bucket, &digest.key), *at, *step);
+        }
+        Change::SignatureAlgorithm => {
+            let all = digests(trail);
+            let digest = all[pick % all.len()];
+            let sidecar = simulate::sidecar_path(&trail.path(&digest.bucket, &digest.key));
+            let mut json: serde_json::Value =
+                serde_json::from_slice(&fs::read(&sidecar).expect("sidecar")).expect("JSON");
+            json["Metadata"]["signature-algorithm"] = "SHA1withRSA".into();
+            fs::write(&sidecar, json.to_string()).expect("write sidecar");
         }
         Change::NewestSidecar => {
             let newest = newest_digests(trail);
