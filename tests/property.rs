@@ -485,9 +485,9 @@ fn log_inserted_in_the_first_hour_is_unreferenced() {
 }
 
 /// A case of the property's `Delete` (found while checking what it covers): with no
-/// `--start-time` every file present is in scope, but logs
-/// delivered before the oldest digest were skipped, so deleting the oldest digest (and
-/// keeping its logs) left the archive intact.
+/// `--start-time` every file present is in scope, but logs delivered before the oldest
+/// digest were skipped, so deleting the oldest digest (and keeping its logs) left the
+/// archive intact.
 #[test]
 fn oldest_digest_deleted_leaves_its_logs_unverifiable() {
     let trail = simulate(&common::spec());
