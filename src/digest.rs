@@ -3,7 +3,10 @@
 //! A field CloudTrail always writes and that is missing, or one of the wrong type, makes the
 //! digest invalid here; whether it is *authentic* is decided only by `signature`.
 
+use std::fmt;
+
 use chrono::{DateTime, Utc};
+use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use crate::hash::Sha256;
@@ -87,6 +90,7 @@ struct RawDigest {
     /// Must be present, may be null: `Some(None)` is a starting digest.
     #[serde(default, deserialize_with = "present")]
     previous_digest_signature: Option<Option<String>>,
+    #[serde(default, deserialize_with = "bounded_log_files")]
     log_files: Option<Vec<RawLogEntry>>,
 }
 
@@ -110,6 +114,50 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// Reads `logFiles`, failing at the first entry past [`MAX_LOG_ENTRIES`] rather than reading
+/// on: the cap bounds the memory a digest can make the parser allocate, not just what is kept.
+fn bounded_log_files<'de, D>(deserializer: D) -> Result<Option<Vec<RawLogEntry>>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    deserializer.deserialize_option(BoundedLogFiles)
+}
+
+struct BoundedLogFiles;
+
+impl<'de> Visitor<'de> for BoundedLogFiles {
+    type Value = Option<Vec<RawLogEntry>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a list of at most {MAX_LOG_ENTRIES} log files")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(entry) = seq.next_element()? {
+            if entries.len() == MAX_LOG_ENTRIES {
+                return Err(de::Error::custom(format!(
+                    "lists more than the {MAX_LOG_ENTRIES} log files accepted"
+                )));
+            }
+            entries.push(entry);
+        }
+        Ok(Some(entries))
+    }
+}
+
 fn required<T>(value: Option<T>, name: &'static str) -> Result<T, FormatError> {
     value.ok_or(FormatError::MissingField(name))
 }
@@ -127,12 +175,6 @@ impl Digest {
         let end_text = required(raw.digest_end_time, "digestEndTime")?;
         let start_text = required(raw.digest_start_time, "digestStartTime")?;
         let log_files = required(raw.log_files, "logFiles")?;
-        if log_files.len() > MAX_LOG_ENTRIES {
-            return Err(FormatError::Invalid(format!(
-                "lists {} log files, more than the {MAX_LOG_ENTRIES} accepted",
-                log_files.len()
-            )));
-        }
         let previous_signature =
             required(raw.previous_digest_signature, "previousDigestSignature")?;
         let previous = match (previous_signature, raw.previous_digest_s3_object) {

@@ -95,10 +95,10 @@ fn parse_digest_file(folder: Folder, file: &str) -> Option<DigestName> {
     if !is_trail_name(trail) || !is_region(home_region) {
         return None;
     }
-    let end = NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ").ok()?;
-    if stamp.len() != 16 {
+    if !is_stamp(stamp, 6) {
         return None;
     }
+    let end = NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ").ok()?;
     Some(DigestName {
         folder,
         trail: trail.to_owned(),
@@ -112,7 +112,9 @@ fn parse_log_file(folder: Folder, file: &str) -> Option<LogName> {
     let head = format!("{}_CloudTrail_{}_", folder.account, folder.region);
     let body = file.strip_prefix(&head)?.strip_suffix(GZ_JSON)?;
     let (stamp, unique) = body.split_once('_')?;
-    if stamp.len() != 14 || unique.is_empty() || !unique.bytes().all(|b| b.is_ascii_alphanumeric())
+    if !is_stamp(stamp, 4)
+        || unique.is_empty()
+        || !unique.bytes().all(|b| b.is_ascii_alphanumeric())
     {
         return None;
     }
@@ -121,6 +123,18 @@ fn parse_log_file(folder: Folder, file: &str) -> Option<LogName> {
         folder,
         delivered: delivered.and_utc(),
     })
+}
+
+/// `YYYYMMDDT`, then `time_digits` digits, then `Z`, with digits wherever digits go. chrono
+/// alone accepts a space in a numeric field (`202611 1T...`), which would give two keys the
+/// same name and time (found by the objectkey fuzz target).
+fn is_stamp(stamp: &str, time_digits: usize) -> bool {
+    let b = stamp.as_bytes();
+    b.len() == 8 + 1 + time_digits + 1
+        && b[..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b'T'
+        && b[9..9 + time_digits].iter().all(u8::is_ascii_digit)
+        && b[9 + time_digits] == b'Z'
 }
 
 fn is_account_id(s: &str) -> bool {
@@ -277,6 +291,10 @@ mod tests {
             &DIGEST.replace(".json.gz", ".json"),
             &format!("a//{DIGEST}"),
             &DIGEST.replace("CloudTrail-Digest/", "CloudTrail-Insight/"),
+            &LOG.replace("20150801T0210Z", "201508 1T0210Z"),
+            &LOG.replace("20150801T0210Z", "20150801T 210Z"),
+            &DIGEST.replace("20150817T150131Z", "20150817T15013 Z"),
+            &DIGEST.replace("20150817T150131Z", "+0150817T150131Z"),
         ] {
             assert_eq!(parse(key), None, "{key}");
         }

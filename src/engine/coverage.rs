@@ -36,6 +36,11 @@ impl<'a> FolderCoverage<'a> {
             .filter(|s| matches!(s.kind, SpanKind::Digest { .. }))
     }
 
+    /// The start of the oldest digest span: the earliest delivery time a digest vouches for.
+    pub fn start(&self) -> Option<DateTime<Utc>> {
+        self.digests().map(|s| s.start).min()
+    }
+
     /// Classifies a log delivered at `delivered` that no digest lists.
     pub fn classify(&self, delivered: DateTime<Utc>, range_end: DateTime<Utc>) -> (Status, Cause) {
         let Some(newest_end) = self.digests().map(|s| s.end).max() else {

@@ -170,7 +170,7 @@ fn run(store: &Metered, keys: &KeyRing, settings: &Settings) -> Result<Report, C
         .collect();
     report.files.extend(checked);
     // Logs no digest vouches for are hashed too, so the report pins what was found.
-    let mut unlisted = unlisted_logs(&inventory, &listed, &spans, settings, start);
+    let mut unlisted = unlisted_logs(&inventory, &listed, &spans, settings);
     unlisted
         .par_iter_mut()
         .for_each(|v| v.actual_sha256 = logs::content_hash(store, &v.bucket, &v.key));
@@ -235,13 +235,14 @@ fn dedupe(tasks: Vec<LogTask>) -> Vec<LogTask> {
 
 /// Logs present in range that no digest lists, judged by what covers their delivery time.
 /// With a trail selected, only its folders count; otherwise every log folder does, and logs
-/// in a folder no digest covers cannot be proven.
+/// in a folder no digest covers cannot be proven. With no start time every log up to the
+/// end is in range: one older than every digest is unproven, not out of scope, or deleting
+/// the oldest digests would hide their logs.
 fn unlisted_logs(
     inventory: &Inventory,
     listed: &BTreeSet<(String, String)>,
     spans: &[Span],
     settings: &Settings,
-    start: DateTime<Utc>,
 ) -> Vec<FileVerdict> {
     let end = settings.end;
     let mut verdicts = Vec::new();
@@ -251,10 +252,11 @@ fn unlisted_logs(
             continue;
         }
         let coverage = FolderCoverage::new(spans.iter().filter(|s| &s.folder == folder));
+        let from = settings.start.map(|start| logs_from(&coverage, start));
         for (key, delivered) in logs {
             let (bucket, f) = folder;
             if listed.contains(&(bucket.clone(), key.clone()))
-                || *delivered < start
+                || from.is_some_and(|from| *delivered < from)
                 || *delivered > end
             {
                 continue;
@@ -272,6 +274,12 @@ fn unlisted_logs(
         }
     }
     verdicts
+}
+
+/// The earliest delivery time in range for a given start. The start is a digest *end* time,
+/// and the oldest digest in range covers logs from its own start, so a log there is judged.
+fn logs_from(coverage: &FolderCoverage<'_>, start: DateTime<Utc>) -> DateTime<Utc> {
+    coverage.start().map_or(start, |covered| covered.min(start))
 }
 
 /// The span of the authentic digests, clipped to the requested range, as the AWS CLI

@@ -54,17 +54,19 @@ impl LocalStore {
         if !root.is_dir() {
             return Err(unreadable("not a folder".to_owned()));
         }
-        let layout = match bucket {
+        let mut store = Self {
+            root,
+            layout: Layout::PerBucket,
+            resolved: Mutex::new(HashMap::new()),
+        };
+        store.layout = match bucket {
             Some(bucket) => Layout::Mirror {
                 bucket: bucket.to_owned(),
             },
-            None => detect_layout(&root)?,
+            // Detection reads digests through the same root checks as every other read.
+            None => detect_layout(&store)?,
         };
-        Ok(Self {
-            root,
-            layout,
-            resolved: Mutex::new(HashMap::new()),
-        })
+        Ok(store)
     }
 
     pub fn layout(&self) -> &Layout {
@@ -217,8 +219,10 @@ fn safe_component(name: &str) -> Option<&str> {
     ok.then_some(name)
 }
 
-/// A key as a relative path of ordinary components only.
-fn safe_relative(key: &str) -> Option<PathBuf> {
+/// A key as a relative path of ordinary components only: `None` for an empty, absolute or
+/// `..` key, an empty component, or one holding `\` or NUL. Public so the path fuzz target
+/// can check that whatever it accepts stays below any root it is joined to.
+pub fn safe_relative(key: &str) -> Option<PathBuf> {
     let mut path = PathBuf::new();
     for part in key.split('/') {
         path.push(safe_component(part)?);
@@ -286,7 +290,8 @@ fn sample_digests(root: &Path) -> std::io::Result<Vec<String>> {
 }
 
 /// Tells a one-bucket mirror from a folder per bucket by where digests say they belong.
-fn detect_layout(root: &Path) -> Result<Layout, ConfigError> {
+fn detect_layout(store: &LocalStore) -> Result<Layout, ConfigError> {
+    let root = store.root.as_path();
     let digests = sample_digests(root).map_err(|e| ConfigError::SourceUnreadable {
         path: root.to_owned(),
         why: e.to_string(),
@@ -299,7 +304,7 @@ fn detect_layout(root: &Path) -> Result<Layout, ConfigError> {
     let mut per_bucket_votes = 0;
     let mut mirror_bucket = None;
     for key in &digests {
-        let Some(recorded) = recorded_location(&root.join(key.as_str())) else {
+        let Some(recorded) = recorded_location_in(store, &root.join(key.as_str())) else {
             continue;
         };
         if recorded.1 == **key {
@@ -329,9 +334,10 @@ fn detect_layout(root: &Path) -> Result<Layout, ConfigError> {
     })
 }
 
-/// The `(digestS3Bucket, digestS3Object)` a digest file records, if it can be read.
-fn recorded_location(path: &Path) -> Option<(String, String)> {
-    let file = File::open(path).ok()?;
+/// The `(digestS3Bucket, digestS3Object)` a digest file records, if it can be read from
+/// inside `root`.
+fn recorded_location_in(store: &LocalStore, path: &Path) -> Option<(String, String)> {
+    let file = store.open_inside(path).ok()?;
     let content = gzip::inflate_bounded(file, MAX_DIGEST_BYTES).ok()?;
     let digest = Digest::parse(&content).ok()?;
     Some((digest.bucket, digest.key))
