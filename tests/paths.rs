@@ -219,7 +219,9 @@ fn layout_detection_does_not_read_a_digest_symlinked_out_of_the_archive() {
     fs::create_dir_all(inside.parent().expect("parent")).expect("folders");
     symlink(trail.path(&newest.bucket, &newest.key), &inside).expect("symlink");
     // Had detection read the digest outside, it would have found its bucket and opened.
-    let refused = LocalStore::open(root.path(), None).err().map(|e| e.to_string());
+    let refused = LocalStore::open(root.path(), None)
+        .err()
+        .map(|e| e.to_string());
     assert!(
         refused.as_deref().is_some_and(|e| e.contains("--bucket")),
         "{refused:?}"

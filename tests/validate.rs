@@ -601,3 +601,27 @@ fn past_end_time_on_an_archive_without_sidecars_uses_the_successor_out_of_range(
     );
     assert_only(&report, &[]);
 }
+
+#[test]
+fn partial_copy_where_one_region_starts_later_reports_no_deletion() {
+    let mut spec = spec();
+    spec.regions = vec!["us-east-1".to_owned(), "eu-west-1".to_owned()];
+    let trail = simulate(&spec);
+    // The copy of eu-west-1 starts an hour later: its first digest and its logs are absent,
+    // as after `aws s3 sync` of a later window, not after tampering.
+    let first = (trail.manifest.files.iter())
+        .filter(|f| f.kind == FileKind::Digest && f.region == "eu-west-1")
+        .min_by_key(|f| f.time)
+        .expect("a digest");
+    for log in logs_listed_by(&trail.manifest, &first.key) {
+        std::fs::remove_file(trail.path(&first.bucket, log)).expect("log removed");
+    }
+    let path = trail.path(&first.bucket, &first.key);
+    std::fs::remove_file(&path).expect("digest removed");
+    let mut sidecar = path.into_os_string();
+    sidecar.push(".meta.json");
+    std::fs::remove_file(sidecar).expect("sidecar removed");
+    let report = trail.validate();
+    assert_only(&report, &[]);
+    assert!(report.gaps.is_empty(), "{:?}", report.gaps);
+}

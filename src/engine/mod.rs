@@ -125,7 +125,10 @@ fn run(store: &Metered, keys: &KeyRing, settings: &Settings) -> Result<Report, C
     let lookup = lookup::StoreLookup { store };
     let outcomes: Vec<ChainOutcome> = chains
         .into_par_iter()
-        .map(|(id, digests)| chain::walk(&id, digests, keys, start, &lookup))
+        .map(|(id, digests)| {
+            let from = settings.start.unwrap_or_else(|| chain_start(&digests, start));
+            chain::walk(&id, digests, keys, from, &lookup)
+        })
         .collect();
 
     let mut report = Report {
@@ -180,6 +183,16 @@ fn run(store: &Metered, keys: &KeyRing, settings: &Settings) -> Result<Report, C
     report.keys = key_uses(keys, &key_counts);
     report.sort();
     Ok(report)
+}
+
+/// With no start time, each chain is walked from its own oldest digest: a copy whose
+/// regions begin at different hours is not missing the digests before its first one.
+fn chain_start(digests: &[LoadedDigest], oldest_overall: DateTime<Utc>) -> DateTime<Utc> {
+    digests
+        .iter()
+        .filter_map(LoadedDigest::time)
+        .min()
+        .unwrap_or(oldest_overall)
 }
 
 /// Loads, in parallel, the digests whose end time falls in `[start, last]`, by chain.
