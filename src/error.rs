@@ -28,4 +28,11 @@ pub enum ConfigError {
 
     #[error("{option}: {why}")]
     Option { option: &'static str, why: String },
+
+    #[error("{source_name}: cannot list {what}: {why}")]
+    Listing {
+        source_name: String,
+        what: String,
+        why: String,
+    },
 }
