@@ -35,4 +35,7 @@ pub enum ConfigError {
         what: String,
         why: String,
     },
+
+    #[error("AWS: {why}")]
+    Aws { why: String },
 }
