@@ -6,6 +6,7 @@
 
 pub mod aws;
 pub mod cli;
+pub mod cloudtrail;
 pub mod config;
 pub mod der;
 pub mod digest;

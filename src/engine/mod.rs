@@ -11,6 +11,7 @@ pub mod judge;
 pub mod load;
 pub mod logs;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
@@ -83,10 +84,46 @@ pub struct Settings {
     pub jobs: usize,
 }
 
+/// Where a run's public keys come from.
+#[derive(Clone, Copy)]
+pub enum Keys<'a> {
+    /// Loaded before the run, from key files.
+    Ring(&'a KeyRing),
+    /// Asked for once, when the digests in range are loaded and their regions and times known.
+    Source(&'a dyn KeySource),
+}
+
+/// A source of public keys (CloudTrail's ListPublicKeys), asked once per run.
+pub trait KeySource: Sync {
+    /// The keys valid at some time in each range.
+    fn keys(&self, wanted: &[KeyRange]) -> Result<KeyRing, ConfigError>;
+}
+
+/// A region and the times its digests were signed in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRange {
+    pub region: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// Keys are asked for the digests' range widened by this on each side, as the AWS CLI does
+/// at the end: a key rotated in just before or after a digest is otherwise missed.
+pub const KEY_MARGIN: Duration = Duration::hours(2);
+
 /// Validates everything `settings` selects in `store`.
 pub fn validate(
     store: &dyn Store,
     keys: &KeyRing,
+    settings: &Settings,
+) -> Result<Report, ConfigError> {
+    validate_with(store, Keys::Ring(keys), settings)
+}
+
+/// Validates everything `settings` selects in `store`, with keys from `keys`.
+pub fn validate_with(
+    store: &dyn Store,
+    keys: Keys<'_>,
     settings: &Settings,
 ) -> Result<Report, ConfigError> {
     let pool = rayon::ThreadPoolBuilder::new()
@@ -99,7 +136,7 @@ pub fn validate(
     pool.install(|| run(store, keys, settings))
 }
 
-fn run(store: &dyn Store, keys: &KeyRing, settings: &Settings) -> Result<Report, ConfigError> {
+fn run(store: &dyn Store, keys: Keys<'_>, settings: &Settings) -> Result<Report, ConfigError> {
     let inventory = take_inventory(store, settings)?;
     let start = settings
         .start
@@ -108,6 +145,11 @@ fn run(store: &dyn Store, keys: &KeyRing, settings: &Settings) -> Result<Report,
     let last_digest = settings.end + SPILL_OVER;
 
     let chains = load_chains(store, &inventory, start, last_digest);
+    let keys: Cow<'_, KeyRing> = match keys {
+        Keys::Ring(ring) => Cow::Borrowed(ring),
+        Keys::Source(source) => Cow::Owned(source.keys(&key_ranges(chains.values().flatten()))?),
+    };
+    let keys = keys.as_ref();
     let fetch = |bucket: &str, key: &str| load::load(store, bucket, key);
     let outcomes: Vec<ChainOutcome> = chains
         .into_par_iter()
@@ -184,6 +226,34 @@ fn load_chains(
         }
     }
     chains
+}
+
+/// Per region, the span of the digests' times (end times, and the generation times of
+/// backfill digests, which are signed then), widened by [`KEY_MARGIN`].
+pub fn key_ranges<'a>(digests: impl IntoIterator<Item = &'a LoadedDigest>) -> Vec<KeyRange> {
+    let mut spans: BTreeMap<&str, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
+    for digest in digests {
+        let Some(name) = &digest.name else {
+            continue;
+        };
+        let generated = digest
+            .metadata
+            .backfill_generation_timestamp
+            .as_deref()
+            .and_then(crate::time::parse_cloudtrail);
+        for time in digest.time().into_iter().chain(generated) {
+            let span = spans.entry(&name.folder.region).or_insert((time, time));
+            *span = (span.0.min(time), span.1.max(time));
+        }
+    }
+    spans
+        .into_iter()
+        .map(|(region, (start, end))| KeyRange {
+            region: region.to_owned(),
+            start: start - KEY_MARGIN,
+            end: end + KEY_MARGIN,
+        })
+        .collect()
 }
 
 /// One task per log; where several digests list a log, an authentic one wins.
