@@ -4,6 +4,7 @@
 //! `engine` (walking digest chains and judging files); `report` (rendering a `verdict::Report`);
 //! `cli` and `config` (the command line).
 
+pub mod archive;
 pub mod aws;
 pub mod cli;
 pub mod cloudtrail;
