@@ -560,7 +560,8 @@ fn save_keys(
     for range in key_ranges(digests) {
         let keys = source.fetch(&range.region, range.start, range.end)?;
         crate::keys::KeyRing::new().add_fetched(&keys, &cloudtrail::origin(&range.region))?;
-        let path = cloudtrail::save(&keys, &range.region, &dir).map_err(|e| out_error(out, &e))?;
+        let path = cloudtrail::save(&keys, &range.region, (range.start, range.end), &dir)
+            .map_err(|e| out_error(out, &e))?;
         written.push(path);
     }
     Ok(written)

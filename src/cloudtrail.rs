@@ -73,10 +73,11 @@ pub fn run(command: &KeysCommand) -> Result<(), ConfigError> {
     for region in &args.region {
         let keys = source.fetch(region, start, end)?;
         KeyRing::new().add_fetched(&keys, &origin(region))?;
-        let path = save(&keys, region, &args.out).map_err(|e| ConfigError::KeyFolder {
-            path: args.out.clone(),
-            why: format!("cannot write the keys of {region}: {e}"),
-        })?;
+        let path =
+            save(&keys, region, (start, end), &args.out).map_err(|e| ConfigError::KeyFolder {
+                path: args.out.clone(),
+                why: format!("cannot write the keys of {region}: {e}"),
+            })?;
         println!(
             "{region}: {} public keys written to {}",
             keys.len(),
@@ -176,12 +177,23 @@ fn to_chrono(time: &SdkTime) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(time.secs(), time.subsec_nanos())
 }
 
-/// Writes `dir/public-keys-REGION.json` in the shape `aws cloudtrail list-public-keys`
-/// prints; returns its path.
-pub fn save(keys: &[FetchedKey], region: &str, dir: &Path) -> std::io::Result<PathBuf> {
+/// Writes `dir/public-keys-REGION-START-END.json` in the shape `aws cloudtrail
+/// list-public-keys` prints; returns its path. The range is in the name so that fetches for
+/// other ranges add files rather than replace them.
+pub fn save(
+    keys: &[FetchedKey],
+    region: &str,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    dir: &Path,
+) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
-    let path = dir.join(format!("public-keys-{region}.json"));
-    let partial = dir.join(format!(".public-keys-{region}.json.partial"));
+    let name = format!(
+        "public-keys-{region}-{}-{}.json",
+        start.format("%Y%m%dT%H%MZ"),
+        end.format("%Y%m%dT%H%MZ")
+    );
+    let path = dir.join(&name);
+    let partial = dir.join(format!(".{name}.partial"));
     std::fs::write(&partial, keys::list_public_keys_json(keys))?;
     std::fs::rename(&partial, &path)?;
     Ok(path)

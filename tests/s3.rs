@@ -634,7 +634,15 @@ fn archive_then_offline_validate_gives_the_verdicts_of_s3_including_the_newest_d
         writes.is_empty(),
         "archive never writes to the bucket: {writes:?}"
     );
-    assert!(out.join("keys/public-keys-us-east-1.json").is_file());
+    let key_files: Vec<_> = std::fs::read_dir(out.join("keys"))
+        .expect("keys folder")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        key_files.len() == 1 && key_files[0].starts_with("public-keys-us-east-1-"),
+        "{key_files:?}"
+    );
 
     let (code, offline) = validate_offline(&servers, &trail, &out);
     let (s3_code, online) = validate_json(
@@ -768,6 +776,24 @@ fn interrupted_archive_resumes_without_copying_again_what_is_there() {
     );
     let (code, report) = validate_offline(&servers, &trail, &out);
     assert_eq!(code, 0, "{report}");
+}
+
+#[test]
+fn a_bad_s3_url_is_a_usage_error_naming_the_source() {
+    let dir = tempfile::tempdir().expect("dir");
+    for url in ["s3://Not_A_Bucket/x", "s3://"] {
+        let output = trailcheck(dir.path(), &["validate", url, "--keys", "."]);
+        assert_eq!(output.status.code(), Some(2), "{url}");
+        let err = text(&output.stderr);
+        assert!(
+            err.contains("SOURCE") && err.contains("s3://BUCKET"),
+            "{err}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+    let output = trailcheck(dir.path(), &["archive", "./folder", "out"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("archive copies from S3"));
 }
 
 fn newest_digest(trail: &Trail) -> String {

@@ -49,8 +49,8 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_LOGS_PER_HOUR)]
     pub logs_per_hour: u32,
 
-    /// Events per log file, MIN-MAX (5-60 makes logs of 2 to 45 KB gzipped; 400-2500 makes
-    /// 50 to 300 KB).
+    /// Events per log file, MIN-MAX: 5-60 (the default) makes logs of about 1-10 KB gzipped,
+    /// 12-265 about 2-45 KB, 300-1800 about 50-300 KB.
     #[arg(long, value_name = "MIN-MAX", value_parser = parse_events)]
     pub events_per_log: Option<(u64, u64)>,
 

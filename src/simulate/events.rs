@@ -11,7 +11,7 @@ use super::SimError;
 use super::rng::Rng;
 use crate::time;
 
-/// The fewest and most events in one log file, by default: logs of 2 to 45 KB gzipped.
+/// The fewest and most events in one log file, by default: logs of about 1 to 10 KB gzipped.
 pub const EVENTS_PER_LOG: (u64, u64) = (5, 60);
 /// Events happen at most this long before their log is delivered.
 const MAX_DELIVERY_DELAY_SECS: u64 = 14 * 60;
