@@ -60,7 +60,7 @@ pub struct ArchiveArgs {
     /// Copy only this trail (arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME).
     #[arg(long, value_name = "ARN")]
     pub trail_arn: Option<String>,
-    /// Copies in flight (default 64).
+    /// Copies in flight (default 128).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     #[command(flatten)]

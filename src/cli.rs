@@ -95,7 +95,7 @@ pub struct ValidateArgs {
         default_value = "modified,deleted,moved,unreferenced"
     )]
     pub fail_on: Vec<String>,
-    /// Worker threads (default: one per core; 64 for an S3 source, whose threads mostly
+    /// Worker threads (default: one per core; 128 for an S3 source, whose threads mostly
     /// wait for the network).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,

@@ -1,7 +1,8 @@
 //! The validation engine: from a store and a key ring to a [`Report`].
 //!
-//! Steps: list what is in range, load digests in parallel, walk each chain, check every
-//! listed log in parallel, then classify the logs no digest lists. Parallelism lives here
+//! Steps: list what is in range; load digests in parallel and walk each chain while the
+//! logs in range are fetched and hashed beside them; check every listed log against its
+//! digest, then classify the logs no digest lists. Parallelism lives here
 //! only; the report is sorted at the end so output never depends on thread timing.
 
 pub mod chain;
@@ -144,17 +145,14 @@ fn run(store: &dyn Store, keys: Keys<'_>, settings: &Settings) -> Result<Report,
         .unwrap_or(settings.end);
     let last_digest = settings.end + SPILL_OVER;
 
-    let chains = load_chains(store, &inventory, start, last_digest);
-    let keys: Cow<'_, KeyRing> = match keys {
-        Keys::Ring(ring) => Cow::Borrowed(ring),
-        Keys::Source(source) => Cow::Owned(source.keys(&key_ranges(chains.values().flatten()))?),
-    };
+    // The logs in range are fetched and hashed while the digests load and the chains are
+    // walked: on S3 the digests' round trips then overlap with the logs' hashing.
+    let (walked, prefetched) = rayon::join(
+        || walk_chains(store, &inventory, keys, start, last_digest),
+        || prefetch_logs(store, &inventory, start, settings.end),
+    );
+    let (outcomes, keys) = walked?;
     let keys = keys.as_ref();
-    let fetch = |bucket: &str, key: &str| load::load(store, bucket, key);
-    let outcomes: Vec<ChainOutcome> = chains
-        .into_par_iter()
-        .map(|(id, digests)| chain::walk(&id, digests, keys, start, &fetch))
-        .collect();
 
     let mut report = Report {
         source: store.describe(),
@@ -187,7 +185,15 @@ fn run(store: &dyn Store, keys: Keys<'_>, settings: &Settings) -> Result<Report,
         .iter()
         .map(|t| (t.bucket.clone(), t.key.clone()))
         .collect();
-    let checked: Vec<FileVerdict> = tasks.par_iter().map(|t| logs::check(store, t)).collect();
+    let checked: Vec<FileVerdict> = tasks
+        .par_iter()
+        .map(
+            |t| match prefetched.get(&(t.bucket.clone(), t.key.clone())) {
+                Some(fetched) => logs::check_with(t, || fetched.clone()),
+                None => logs::check(store, t),
+            },
+        )
+        .collect();
     report.files.extend(checked);
     report
         .files
@@ -197,6 +203,51 @@ fn run(store: &dyn Store, keys: Keys<'_>, settings: &Settings) -> Result<Report,
     report.keys = key_uses(keys, &key_counts);
     report.sort();
     Ok(report)
+}
+
+/// Loads the digests in range, gets the keys, and walks every chain.
+fn walk_chains<'k>(
+    store: &dyn Store,
+    inventory: &Inventory,
+    keys: Keys<'k>,
+    start: DateTime<Utc>,
+    last_digest: DateTime<Utc>,
+) -> Result<(Vec<ChainOutcome>, Cow<'k, KeyRing>), ConfigError> {
+    let chains = load_chains(store, inventory, start, last_digest);
+    let keys: Cow<'k, KeyRing> = match keys {
+        Keys::Ring(ring) => Cow::Borrowed(ring),
+        Keys::Source(source) => Cow::Owned(source.keys(&key_ranges(chains.values().flatten()))?),
+    };
+    let ring = keys.as_ref();
+    let fetch = |bucket: &str, key: &str| load::load(store, bucket, key);
+    let outcomes = chains
+        .into_par_iter()
+        .map(|(id, digests)| chain::walk(&id, digests, ring, start, &fetch))
+        .collect();
+    Ok((outcomes, keys))
+}
+
+/// Fetches and hashes, in parallel, the logs listed in the store for `[start, end]`.
+fn prefetch_logs(
+    store: &dyn Store,
+    inventory: &Inventory,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> HashMap<(String, String), logs::Fetched> {
+    let in_range: Vec<(&String, &String)> = inventory
+        .logs
+        .iter()
+        .flat_map(|((bucket, _), logs)| logs.iter().map(move |(key, t)| (bucket, key, *t)))
+        .filter(|(_, _, delivered)| start <= *delivered && *delivered <= end)
+        .map(|(bucket, key, _)| (bucket, key))
+        .collect();
+    in_range
+        .into_par_iter()
+        .map(|(bucket, key)| {
+            let fetched = logs::fetch(store, bucket, key);
+            ((bucket.clone(), key.clone()), fetched)
+        })
+        .collect()
 }
 
 /// Loads, in parallel, the digests whose end time falls in `[start, last]`, by chain.
