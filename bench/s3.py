@@ -28,7 +28,8 @@ Measured on the 2-core machine, 2026-11-21, while other work there kept one core
 (the script prints how much): latency 2.8 s against 139 s for the CLI (49x), and 4.4 s (31x)
 with a full core taken; 2.3 s (60x) in a quieter moment by hand. cpu: 4.2 s against 9.4 s;
 with 1.03 cores left to it, 0.93x the CPU floor. Verdicts agreed on every file each time.
-With moto as the server (24 s of moto CPU for the latency case) trailcheck takes 33 s.
+Against moto directly (no delay, a debug build) the latency case took 33 s, 24 s of which
+moto spent on its CPU: the reason for bench/s3_server.py.
 """
 
 import argparse
