@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use crate::archive;
+use crate::aws::AwsOptions;
+use crate::cloudtrail;
 use crate::config::ValidateConfig;
 use crate::engine;
 use crate::error::ConfigError;
@@ -39,8 +42,18 @@ pub enum Command {
         trailcheck validate ./archive --start-time 2026-11-01 --end-time -1d --format json\n  \
         trailcheck validate ./archive --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail --verbose\n  \
         trailcheck validate ./archive --start-time -7d --report case-42.html --report-json case-42.json\n  \
-        trailcheck validate ./archive --format junit --fail-on modified,deleted > trailcheck.xml")]
+        trailcheck validate ./archive --format junit --fail-on modified,deleted > trailcheck.xml\n  \
+        trailcheck validate s3://aws-cloudtrail-logs-111122223333-5c9a1e07 --start-time -7d --profile audit")]
     Validate(ValidateArgs),
+    /// Copy a trail's digests, logs and public keys from S3 into a folder `validate` reads
+    /// offline; run it again to resume.
+    #[command(after_help = "Example:\n  \
+        trailcheck archive s3://aws-cloudtrail-logs-111122223333-5c9a1e07 ./evidence --start-time 2026-11-01 --end-time 2026-11-08\n  \
+        trailcheck validate ./evidence")]
+    Archive(archive::ArchiveArgs),
+    /// CloudTrail's public keys.
+    #[command(subcommand)]
+    Keys(cloudtrail::KeysCommand),
     /// Write a signed synthetic trail (for tests and drills), optionally tampered.
     #[command(after_help = "Example:\n  \
         trailcheck simulate /tmp/drill --key testdata/signing-keys/key-a.pem --keys-out /tmp/drill-keys \
@@ -59,11 +72,13 @@ pub enum Command {
 
 #[derive(Args, Debug, Clone)]
 pub struct ValidateArgs {
-    /// The archive: a folder mirroring a bucket (as `aws s3 sync` leaves it), or one folder
-    /// per bucket.
+    /// The archive: s3://BUCKET[/PREFIX], a folder mirroring a bucket (as `aws s3 sync`
+    /// leaves it), or one folder per bucket.
+    #[arg(value_name = "SOURCE")]
     pub path: PathBuf,
     /// Folder of public key files, as `aws cloudtrail list-public-keys` prints them.
-    /// Default: ./keys when it exists.
+    /// Default: SOURCE/keys or ./keys, whichever exists; for an S3 source, CloudTrail's
+    /// ListPublicKeys.
     #[arg(long, value_name = "DIR")]
     pub keys: Option<PathBuf>,
     /// Validate digests delivered from this time (RFC 3339, a date, or -7d). Default: the
@@ -97,7 +112,8 @@ pub struct ValidateArgs {
         default_value = "modified,deleted,moved,unreferenced"
     )]
     pub fail_on: Vec<String>,
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: one per core; 128 for an S3 source, whose threads mostly
+    /// wait for the network).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     /// Also write the evidence report: one self-contained HTML file to attach to a case.
@@ -106,6 +122,34 @@ pub struct ValidateArgs {
     /// Also write the full JSON result; the HTML report shows its SHA-256.
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// The AWS options, as the AWS CLI has them. Credentials come from the standard chain:
+/// environment, profiles, SSO, instance and container roles.
+#[derive(Args, Debug, Clone, Default)]
+pub struct AwsArgs {
+    /// The region of every bucket (default: asked with GetBucketLocation), and of CloudTrail.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// A profile of the AWS config and credentials files.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// The S3 endpoint, for an S3-compatible server (AWS_ENDPOINT_URL_S3 works too; CloudTrail
+    /// takes AWS_ENDPOINT_URL_CLOUDTRAIL).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+impl AwsArgs {
+    pub fn options(&self) -> AwsOptions {
+        AwsOptions {
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+        }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,10 +190,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
             clap_complete::generate(shell, &mut Cli::command(), "trailcheck", &mut io::stdout());
             Exit::Intact
         }
+        Command::Archive(args) => archive::run(&args).unwrap_or_else(|e| fatal(&e)),
+        Command::Keys(command) => match cloudtrail::run(&command) {
+            Ok(()) => Exit::Intact,
+            Err(e) => fatal(&e),
+        },
     }
 }
 
-fn fatal(error: &dyn std::error::Error) -> Exit {
+/// Prints a fatal error once, with its causes, and returns the usage exit code.
+pub fn fatal(error: &dyn std::error::Error) -> Exit {
     let mut message = format!("trailcheck: {error}");
     let mut source = error.source();
     while let Some(cause) = source {
@@ -170,11 +220,24 @@ fn validate(args: &ValidateArgs, command_line: Vec<String>) -> Exit {
         Ok(store) => store,
         Err(e) => return fatal(&e),
     };
+    let online = match config.online_keys() {
+        Ok(online) => online,
+        Err(e) => return fatal(&e),
+    };
+    let keys = match &online {
+        Some(source) => engine::Keys::Source(source),
+        None => engine::Keys::Ring(&config.keys),
+    };
     // The bar only for a person watching: never in a pipe, a log file, or a quiet run.
     let bar = (io::stderr().is_terminal() && !args.quiet).then(Bar::stderr);
     let validated = match &bar {
-        Some(bar) => engine::validate_observed(store.as_ref(), &config.keys, &config.settings, bar),
-        None => engine::validate(store.as_ref(), &config.keys, &config.settings),
+        Some(bar) => engine::validate_with(store.as_ref(), keys, &config.settings, bar),
+        None => engine::validate_with(
+            store.as_ref(),
+            keys,
+            &config.settings,
+            &engine::progress::Silent,
+        ),
     };
     drop(bar);
     let report = match validated {

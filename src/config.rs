@@ -1,28 +1,54 @@
 //! Typed, checked settings for a run, built from the command line without judging anything.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::aws::{AwsOptions, AwsSession};
 use crate::cli::ValidateArgs;
+use crate::cloudtrail::CloudTrailKeys;
 use crate::engine::{Settings, TrailSelector};
 use crate::error::ConfigError;
 use crate::keys::KeyRing;
 use crate::store::Store;
 use crate::store::local::LocalStore;
+use crate::store::s3::{S3Location, S3Store};
 use crate::time;
 use crate::verdict::Status;
 
 /// More worker threads than this only costs memory: work is bounded by cores and I/O.
 pub const MAX_JOBS: usize = 1024;
 
+/// Worker threads for an S3 source when `--jobs` is not given. They mostly wait on the
+/// network: at 20 ms a request, 128 in flight can fetch 6,000 files a second, more than two
+/// cores can inflate and hash. Measured on the latency benchmark (bench/s3.py): 64 threads
+/// 2.9 s, 128 threads 2.3-2.5 s, 192 and 256 no faster.
+pub const S3_JOBS: usize = 128;
+
 /// Everything `validate` needs, checked.
 pub struct ValidateConfig {
     pub source: PathBuf,
     pub bucket: Option<String>,
+    /// Set when the source is `s3://BUCKET[/PREFIX]`.
+    pub s3: Option<S3Location>,
+    pub aws: AwsOptions,
     pub keys: KeyRing,
+    /// No `--keys` with an S3 source: ask CloudTrail's ListPublicKeys during the run.
+    pub keys_online: bool,
     pub settings: Settings,
     pub fail_on: Vec<Status>,
+}
+
+/// Reads a source argument: `s3://BUCKET[/PREFIX]`, or a path (`None`).
+pub fn parse_source(source: &Path) -> Result<Option<S3Location>, ConfigError> {
+    let Some(parsed) = source.to_str().and_then(S3Location::parse) else {
+        return Ok(None);
+    };
+    parsed.map(Some).map_err(|why| ConfigError::Option {
+        option: "SOURCE",
+        why,
+    })
 }
 
 impl ValidateConfig {
@@ -60,7 +86,9 @@ impl ValidateConfig {
                 why,
             })?;
         let fail_on = parse_statuses(&args.fail_on)?;
+        let s3 = parse_source(&args.path)?;
         let jobs = match args.jobs {
+            None if s3.is_some() => S3_JOBS,
             None => 0,
             Some(n @ 1..=MAX_JOBS) => n,
             Some(n) => {
@@ -70,7 +98,7 @@ impl ValidateConfig {
                 });
             }
         };
-        if !args.path.exists() {
+        if s3.is_none() && !args.path.exists() {
             return Err(ConfigError::SourceUnreadable {
                 path: args.path.clone(),
                 why: "no such file or folder".to_owned(),
@@ -78,11 +106,19 @@ impl ValidateConfig {
         }
         check_output("--report", args.report.as_deref())?;
         check_output("--report-json", args.report_json.as_deref())?;
-        let keys = KeyRing::load_dir(&keys_dir(args.keys.as_deref())?)?;
+        let keys_online = s3.is_some() && args.keys.is_none();
+        let keys = if keys_online {
+            KeyRing::new()
+        } else {
+            KeyRing::load_dir(&keys_dir(args.keys.as_deref(), &args.path)?)?
+        };
         Ok(Self {
             source: args.path.clone(),
             bucket: args.bucket.clone(),
+            s3,
+            aws: args.aws.options(),
             keys,
+            keys_online,
             settings: Settings {
                 start,
                 end,
@@ -95,27 +131,41 @@ impl ValidateConfig {
 
     /// Opens the source named on the command line.
     pub fn open_store(&self) -> Result<Box<dyn Store>, ConfigError> {
+        if let Some(location) = &self.s3 {
+            let session = Arc::new(AwsSession::open(&self.aws)?);
+            return Ok(Box::new(S3Store::new(session, location.clone())));
+        }
         Ok(Box::new(LocalStore::open(
             &self.source,
             self.bucket.as_deref(),
         )?))
     }
+
+    /// CloudTrail's ListPublicKeys, when the keys are to be fetched during the run.
+    pub fn online_keys(&self) -> Result<Option<CloudTrailKeys>, ConfigError> {
+        if !self.keys_online {
+            return Ok(None);
+        }
+        let session = Arc::new(AwsSession::open(&self.aws)?);
+        Ok(Some(CloudTrailKeys::new(session)))
+    }
 }
 
-fn keys_dir(given: Option<&Path>) -> Result<PathBuf, ConfigError> {
+/// `--keys`, else the `keys` folder an archive carries (`trailcheck archive` writes it),
+/// else `./keys`.
+fn keys_dir(given: Option<&Path>, source: &Path) -> Result<PathBuf, ConfigError> {
     if let Some(dir) = given {
         return Ok(dir.to_owned());
     }
-    let default = PathBuf::from("keys");
-    if default.is_dir() {
-        Ok(default)
-    } else {
-        Err(ConfigError::Option {
+    let candidates = [source.join("keys"), PathBuf::from("keys")];
+    match candidates.into_iter().find(|dir| dir.is_dir()) {
+        Some(dir) => Ok(dir),
+        None => Err(ConfigError::Option {
             option: "--keys",
             why: "no public keys: pass --keys DIR (a folder of `aws cloudtrail \
-                  list-public-keys` JSON files), or run where ./keys holds them"
+                  list-public-keys` JSON files), or keep them in SOURCE/keys or ./keys"
                 .to_owned(),
-        })
+        }),
     }
 }
 

@@ -31,4 +31,14 @@ pub enum ConfigError {
 
     #[error("{option}: {why}")]
     Option { option: &'static str, why: String },
+
+    #[error("{source_name}: cannot list {what}: {why}")]
+    Listing {
+        source_name: String,
+        what: String,
+        why: String,
+    },
+
+    #[error("AWS: {why}")]
+    Aws { why: String },
 }

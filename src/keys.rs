@@ -43,6 +43,15 @@ pub struct KeyRing {
     keys: BTreeMap<String, PublicKey>,
 }
 
+/// A key as CloudTrail's ListPublicKeys returns it: DER bytes and what CloudTrail says of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchedKey {
+    pub der: Vec<u8>,
+    pub fingerprint: String,
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_to: Option<DateTime<Utc>>,
+}
+
 #[derive(Deserialize)]
 struct KeyFile {
     #[serde(rename = "PublicKeyList")]
@@ -113,6 +122,24 @@ impl KeyRing {
         Ok(())
     }
 
+    /// Adds keys fetched from CloudTrail, checked as key files are: a fingerprint that does
+    /// not match its key's bytes is an error. `origin` names the call in reports.
+    pub fn add_fetched(&mut self, keys: &[FetchedKey], origin: &str) -> Result<(), ConfigError> {
+        for (i, fetched) in keys.iter().enumerate() {
+            let key = parse_der(
+                &fetched.der,
+                &fetched.fingerprint,
+                (fetched.valid_from, fetched.valid_to),
+                Path::new(origin),
+            )
+            .map_err(|why| ConfigError::Aws {
+                why: format!("{origin}: key {i}: {why}"),
+            })?;
+            self.keys.insert(key.fingerprint.clone(), key);
+        }
+        Ok(())
+    }
+
     pub fn get(&self, fingerprint: &str) -> Option<&PublicKey> {
         self.keys.get(&fingerprint.to_ascii_lowercase())
     }
@@ -150,16 +177,31 @@ fn parse_entry(entry: &KeyEntry, path: &Path) -> Result<PublicKey, String> {
     let der = STANDARD
         .decode(entry.value.trim())
         .map_err(|e| format!("Value is not base64 ({e})"))?;
-    let fingerprint = hex::encode(Md5::digest(&der));
-    if !fingerprint.eq_ignore_ascii_case(entry.fingerprint.trim()) {
+    let validity = (
+        parse_time(entry.validity_start.as_ref(), "ValidityStartTime")?,
+        parse_time(entry.validity_end.as_ref(), "ValidityEndTime")?,
+    );
+    parse_der(&der, &entry.fingerprint, validity, path)
+}
+
+type Validity = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// Checks a key's bytes against its claimed fingerprint, and that it is a usable RSA key.
+fn parse_der(
+    der: &[u8],
+    claimed: &str,
+    (valid_from, valid_to): Validity,
+    path: &Path,
+) -> Result<PublicKey, String> {
+    let fingerprint = hex::encode(Md5::digest(der));
+    if !fingerprint.eq_ignore_ascii_case(claimed.trim()) {
         return Err(format!(
-            "Fingerprint {} does not match the key's bytes (their MD5 is {fingerprint}): \
-             the key is corrupt",
-            entry.fingerprint
+            "Fingerprint {claimed} does not match the key's bytes (their MD5 is {fingerprint}): \
+             the key is corrupt"
         ));
     }
     let (pkcs1, bits) =
-        der::rsa_public_key(&der).map_err(|e| format!("not an RSA public key: {e}"))?;
+        der::rsa_public_key(der).map_err(|e| format!("not an RSA public key: {e}"))?;
     if !(MIN_BITS..=MAX_BITS).contains(&bits) {
         return Err(format!(
             "a {bits}-bit RSA key; only {MIN_BITS} to {MAX_BITS} bits are accepted"
@@ -169,10 +211,30 @@ fn parse_entry(entry: &KeyEntry, path: &Path) -> Result<PublicKey, String> {
         fingerprint,
         pkcs1: pkcs1.to_vec(),
         bits,
-        valid_from: parse_time(entry.validity_start.as_ref(), "ValidityStartTime")?,
-        valid_to: parse_time(entry.validity_end.as_ref(), "ValidityEndTime")?,
+        valid_from,
+        valid_to,
         file: path.to_owned(),
     })
+}
+
+/// Keys in the shape `aws cloudtrail list-public-keys` prints (`Value` base64, times in
+/// RFC 3339), so that saved keys load as a key file.
+pub fn list_public_keys_json(keys: &[FetchedKey]) -> Vec<u8> {
+    let list: Vec<Value> = keys
+        .iter()
+        .map(|k| {
+            serde_json::json!({
+                "Value": STANDARD.encode(&k.der),
+                "ValidityStartTime": k.valid_from.map(crate::time::display),
+                "ValidityEndTime": k.valid_to.map(crate::time::display),
+                "Fingerprint": k.fingerprint,
+            })
+        })
+        .collect();
+    let mut json = serde_json::to_vec_pretty(&serde_json::json!({ "PublicKeyList": list }))
+        .unwrap_or_default();
+    json.push(b'\n');
+    json
 }
 
 /// Validity times come as ISO strings or epoch seconds, depending on the CLI's settings.
@@ -258,6 +320,39 @@ mod tests {
             err.contains("bad.json") && err.contains("does not match"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn fetched_keys_are_checked_and_round_trip_through_a_key_file() {
+        let key = ring().iter().next().unwrap().clone();
+        let fetched = FetchedKey {
+            der: key.pkcs1.clone(),
+            fingerprint: key.fingerprint.to_uppercase(),
+            valid_from: key.valid_from,
+            valid_to: key.valid_to,
+        };
+        let mut online = KeyRing::new();
+        online
+            .add_fetched(std::slice::from_ref(&fetched), "ListPublicKeys us-east-1")
+            .unwrap();
+        assert_eq!(online.get(&key.fingerprint).unwrap().pkcs1, key.pkcs1);
+        let mut saved = KeyRing::new();
+        saved
+            .add_json(
+                &list_public_keys_json(std::slice::from_ref(&fetched)),
+                Path::new("k.json"),
+            )
+            .unwrap();
+        assert_eq!(saved.get(&key.fingerprint).unwrap().valid_to, key.valid_to);
+        let corrupt = FetchedKey {
+            fingerprint: "0".repeat(32),
+            ..fetched
+        };
+        let err = KeyRing::new()
+            .add_fetched(&[corrupt], "ListPublicKeys us-east-1")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does not match"), "{err}");
     }
 
     #[test]

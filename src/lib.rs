@@ -4,7 +4,10 @@
 //! `engine` (walking digest chains and judging files); `report` (rendering a `verdict::Report`);
 //! `cli` and `config` (the command line).
 
+pub mod archive;
+pub mod aws;
 pub mod cli;
+pub mod cloudtrail;
 pub mod config;
 pub mod der;
 pub mod digest;

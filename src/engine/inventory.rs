@@ -1,17 +1,33 @@
 //! Finding what a run must look at: the digests of the selected trails and the logs beside
-//! them, from the store's listings.
+//! them, listing only the day folders the time range needs.
+//!
+//! The walk follows CloudTrail's layout with folder listings: `[PREFIX/]AWSLogs/`, then
+//! `[o-ORG/]ACCOUNT/`, then the `CloudTrail-Digest/REGION/` and `CloudTrail/REGION/`
+//! folders, then `YYYY/MM/DD/`. Digests are listed for the days of `[start, end + 1h]`,
+//! logs for the days of `[start, end]`. Each level's listings run in parallel, so an S3
+//! source pays a handful of round trips, not one per folder.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rayon::prelude::*;
 
 use crate::error::ConfigError;
 use crate::objectkey::{self, DigestName, ObjectName};
-use crate::store::Store;
+use crate::store::{FetchError, Store};
 use crate::verdict::ChainId;
 
-use super::Settings;
 use super::chain::FolderId;
+use super::{SPILL_OVER, Settings};
+
+/// How many folders deep below the source's root `AWSLogs/` is looked for: a trail's key
+/// prefix rarely has more than a few parts.
+const MAX_PREFIX_DEPTH: usize = 4;
+/// Ranges up to this many days list each day's folder directly; longer ones (and runs with
+/// no start time) first list which year, month and day folders exist.
+const MAX_BLIND_DAYS: i64 = 31;
+const DIGEST_DIR: &str = "CloudTrail-Digest/";
+const LOG_DIR: &str = "CloudTrail/";
 
 /// What the store holds that matters for this run.
 #[derive(Default)]
@@ -21,42 +37,314 @@ pub struct Inventory {
     pub oldest_digest: Option<DateTime<Utc>>,
 }
 
-/// Lists every bucket and sorts its keys into digests (of selected trails) and logs.
-pub fn take_inventory(store: &dyn Store, settings: &Settings) -> Result<Inventory, ConfigError> {
-    let mut inventory = Inventory::default();
-    for bucket in store.buckets() {
-        let keys = store
-            .list(&bucket, "")
-            .map_err(|e| ConfigError::SourceUnreadable {
-                path: store.describe().into(),
-                why: format!("listing bucket {bucket}: {e}"),
-            })?;
-        for key in keys {
-            match objectkey::parse(&key) {
-                Some(ObjectName::Digest(name))
-                    if settings.trail.as_ref().is_none_or(|t| t.matches(&name)) =>
-                {
-                    let oldest = inventory
-                        .oldest_digest
-                        .map_or(name.end, |o| o.min(name.end));
-                    inventory.oldest_digest = Some(oldest);
-                    inventory
-                        .digests
-                        .push((chain_id(&name), bucket.clone(), key));
-                }
-                Some(ObjectName::Log(name)) => {
-                    let folder = (bucket.clone(), name.folder.clone());
-                    inventory
-                        .logs
-                        .entry(folder)
-                        .or_default()
-                        .push((key, name.delivered));
-                }
-                _ => {}
-            }
+/// A folder to list: a bucket and a key prefix ending in `/`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Dir {
+    bucket: String,
+    prefix: String,
+}
+
+impl Dir {
+    fn child(&self, prefix: String) -> Self {
+        Self {
+            bucket: self.bucket.clone(),
+            prefix,
         }
     }
+
+    fn name(&self) -> &str {
+        let trimmed = self.prefix.trim_end_matches('/');
+        trimmed.rsplit('/').next().unwrap_or(trimmed)
+    }
+}
+
+/// How far before the start time logs are listed: the oldest digest in range, which ends
+/// after the start, covers logs from up to an hour before it.
+const LOG_LEAD: Duration = Duration::hours(2);
+
+/// One day folder to list, with the key to start after (empty: from the beginning).
+struct DayListing {
+    dir: Dir,
+    start_after: String,
+}
+
+/// Walks every bucket of the store and sorts what it finds into digests (of selected
+/// trails) and logs.
+pub fn take_inventory(store: &dyn Store, settings: &Settings) -> Result<Inventory, ConfigError> {
+    let accounts = account_roots(store, settings)?;
+    let digest_regions = subfolders(store, &with_suffix(&accounts, DIGEST_DIR))?;
+    let log_regions = subfolders(store, &with_suffix(&accounts, LOG_DIR))?;
+
+    let mut inventory = Inventory::default();
+    let digest_end = settings.end + SPILL_OVER;
+    let days = day_listings(store, &digest_regions, settings.start, digest_end, |dir| {
+        settings
+            .start
+            .and_then(|start| digest_start_after(dir, settings, start))
+    })?;
+    for (bucket, key) in list_days(store, &days)? {
+        add_digest(&mut inventory, settings, bucket, key);
+    }
+
+    // With no start every log present is judged; with one, the oldest digest in range covers
+    // the hour before its end, so its logs are listed too (the engine cuts them precisely).
+    let log_start = settings.start.map(|start| start - LOG_LEAD);
+    let days = day_listings(store, &log_regions, log_start, settings.end, |dir| {
+        log_start.map(|start| log_start_after(dir, start))
+    })?;
+    for (bucket, key) in list_days(store, &days)? {
+        add_log(&mut inventory, bucket, key);
+    }
     Ok(inventory)
+}
+
+fn add_digest(inventory: &mut Inventory, settings: &Settings, bucket: String, key: String) {
+    let Some(ObjectName::Digest(name)) = objectkey::parse(&key) else {
+        return;
+    };
+    if settings.trail.as_ref().is_some_and(|t| !t.matches(&name)) {
+        return;
+    }
+    let oldest = inventory
+        .oldest_digest
+        .map_or(name.end, |o| o.min(name.end));
+    inventory.oldest_digest = Some(oldest);
+    inventory.digests.push((chain_id(&name), bucket, key));
+}
+
+fn add_log(inventory: &mut Inventory, bucket: String, key: String) {
+    if let Some(ObjectName::Log(name)) = objectkey::parse(&key) {
+        let folder = (bucket, name.folder.clone());
+        inventory
+            .logs
+            .entry(folder)
+            .or_default()
+            .push((key, name.delivered));
+    }
+}
+
+/// Every `[PREFIX/]AWSLogs/[o-ORG/]ACCOUNT/` folder under the store's roots; with a trail
+/// selected, only its account's.
+fn account_roots(store: &dyn Store, settings: &Settings) -> Result<Vec<Dir>, ConfigError> {
+    let mut awslogs = Vec::new();
+    let mut level: Vec<Dir> = store
+        .buckets()
+        .into_iter()
+        .map(|bucket| Dir {
+            prefix: store.root(&bucket),
+            bucket,
+        })
+        .collect();
+    for _ in 0..=MAX_PREFIX_DEPTH {
+        if level.is_empty() {
+            break;
+        }
+        let (found, deeper): (Vec<Dir>, Vec<Dir>) = subfolders(store, &level)?
+            .into_iter()
+            .partition(|d| d.name() == "AWSLogs");
+        awslogs.extend(found);
+        level = deeper;
+    }
+    let under_awslogs = subfolders(store, &awslogs)?;
+    let (organizations, mut accounts): (Vec<Dir>, Vec<Dir>) = under_awslogs
+        .into_iter()
+        .partition(|d| d.name().starts_with("o-"));
+    accounts.extend(subfolders(store, &organizations)?);
+    accounts.retain(|d| {
+        let account = d.name();
+        account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && settings.trail.as_ref().is_none_or(|t| t.account == account)
+    });
+    accounts.sort();
+    Ok(accounts)
+}
+
+fn with_suffix(dirs: &[Dir], suffix: &str) -> Vec<Dir> {
+    dirs.iter()
+        .map(|d| d.child(format!("{}{suffix}", d.prefix)))
+        .collect()
+}
+
+/// The folders directly under each of `dirs`, listed in parallel.
+fn subfolders(store: &dyn Store, dirs: &[Dir]) -> Result<Vec<Dir>, ConfigError> {
+    let listed: Vec<Result<Vec<Dir>, ConfigError>> = dirs
+        .par_iter()
+        .map(|dir| {
+            let folders = store
+                .folders(&dir.bucket, &dir.prefix)
+                .map_err(|e| listing_error(store, dir, e))?;
+            Ok(folders.into_iter().map(|f| dir.child(f)).collect())
+        })
+        .collect();
+    let mut all = Vec::new();
+    for folders in listed {
+        all.extend(folders?);
+    }
+    Ok(all)
+}
+
+fn listing_error(store: &dyn Store, dir: &Dir, error: FetchError) -> ConfigError {
+    ConfigError::Listing {
+        source_name: store.describe(),
+        what: format!("s3://{}/{}", dir.bucket, dir.prefix),
+        why: format!(
+            "{error}. Nothing was judged: a run that cannot list would miss what was inserted"
+        ),
+    }
+}
+
+/// The day folders of `[from, to]` under each region folder, with where to start in each.
+/// With no `from`, every day up to `to` that exists.
+fn day_listings(
+    store: &dyn Store,
+    regions: &[Dir],
+    from: Option<DateTime<Utc>>,
+    to: DateTime<Utc>,
+    start_after: impl Fn(&Dir) -> Option<String> + Sync,
+) -> Result<Vec<DayListing>, ConfigError> {
+    let (first, last) = (from.map(|t| t.date_naive()), to.date_naive());
+    let blind = first.filter(|f| (last - *f).num_days() <= MAX_BLIND_DAYS);
+    let days: Vec<Dir> = match blind {
+        Some(first) => regions
+            .iter()
+            .flat_map(|region| {
+                first.iter_days().take_while(|day| *day <= last).map(|day| {
+                    region.child(format!("{}{}/", region.prefix, day.format("%Y/%m/%d")))
+                })
+            })
+            .collect(),
+        None => existing_days(store, regions, first, last)?,
+    };
+    Ok(days
+        .into_iter()
+        .map(|dir| {
+            let on_first_day =
+                first.is_some_and(|f| dir.prefix.ends_with(&f.format("%Y/%m/%d/").to_string()));
+            let start_after = if on_first_day {
+                start_after(&dir)
+            } else {
+                None
+            };
+            DayListing {
+                dir,
+                start_after: start_after.unwrap_or_default(),
+            }
+        })
+        .collect())
+}
+
+/// The `YYYY/MM/DD/` folders that exist under `regions`, within `[first, last]`: years,
+/// then months, then days, each level listed in parallel and cut to the range.
+fn existing_days(
+    store: &dyn Store,
+    regions: &[Dir],
+    first: Option<NaiveDate>,
+    last: NaiveDate,
+) -> Result<Vec<Dir>, ConfigError> {
+    let mut level = regions.to_vec();
+    for depth in 1..=3 {
+        level = subfolders(store, &level)?;
+        level.retain(|dir| {
+            date_span(dir, depth)
+                .is_some_and(|(low, high)| low <= last && first.is_none_or(|f| high >= f))
+        });
+    }
+    Ok(level)
+}
+
+/// The first and last day a `YYYY/`, `YYYY/MM/` or `YYYY/MM/DD/` folder can hold.
+fn date_span(dir: &Dir, depth: usize) -> Option<(NaiveDate, NaiveDate)> {
+    let mut parts: Vec<&str> = dir
+        .prefix
+        .trim_end_matches('/')
+        .rsplit('/')
+        .take(depth)
+        .collect();
+    parts.reverse();
+    let widths = [4, 2, 2];
+    let mut numbers = Vec::new();
+    for (part, width) in parts.iter().zip(widths) {
+        if part.len() != width || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        numbers.push(part.parse::<u32>().ok()?);
+    }
+    let year = i32::try_from(*numbers.first()?).ok()?;
+    match numbers[1..] {
+        [] => Some((
+            NaiveDate::from_ymd_opt(year, 1, 1)?,
+            NaiveDate::from_ymd_opt(year, 12, 31)?,
+        )),
+        [month] => {
+            let low = NaiveDate::from_ymd_opt(year, month, 1)?;
+            let high = low.checked_add_months(chrono::Months::new(1))?.pred_opt()?;
+            Some((low, high))
+        }
+        [month, day] => {
+            let date = NaiveDate::from_ymd_opt(year, month, day)?;
+            Some((date, date))
+        }
+        _ => None,
+    }
+}
+
+/// Lists the day folders in parallel; the keys come back with their bucket, in order.
+fn list_days(store: &dyn Store, days: &[DayListing]) -> Result<Vec<(String, String)>, ConfigError> {
+    let listed: Vec<Result<Vec<(String, String)>, ConfigError>> = days
+        .par_iter()
+        .map(|day| {
+            let keys = store
+                .list_after(&day.dir.bucket, &day.dir.prefix, &day.start_after)
+                .map_err(|e| listing_error(store, &day.dir, e))?;
+            Ok(keys
+                .into_iter()
+                .map(|key| (day.dir.bucket.clone(), key))
+                .collect())
+        })
+        .collect();
+    let mut all = Vec::new();
+    for keys in listed {
+        all.extend(keys?);
+    }
+    Ok(all)
+}
+
+/// In the first day's digest folder, skip the selected trail's digests that end before the
+/// start. Digest names sort by trail, then time, so this only helps with a trail selected.
+fn digest_start_after(dir: &Dir, settings: &Settings, start: DateTime<Utc>) -> Option<String> {
+    let trail = settings.trail.as_ref()?;
+    let (account, region) = folder_account_region(dir)?;
+    let before = start - Duration::seconds(1);
+    Some(format!(
+        "{}{account}_CloudTrail-Digest_{region}_{}_{}_{}",
+        dir.prefix,
+        trail.name,
+        trail.home_region,
+        before.format("%Y%m%dT%H%M%SZ")
+    ))
+}
+
+/// In the first day's log folder, skip logs delivered before the start minute: log names
+/// sort by delivery time.
+fn log_start_after(dir: &Dir, start: DateTime<Utc>) -> String {
+    match folder_account_region(dir) {
+        Some((account, region)) => format!(
+            "{}{account}_CloudTrail_{region}_{}",
+            dir.prefix,
+            start.format("%Y%m%dT%H%MZ")
+        ),
+        None => String::new(),
+    }
+}
+
+/// The account and region of `.../ACCOUNT/<kind>/REGION/YYYY/MM/DD/`.
+fn folder_account_region(dir: &Dir) -> Option<(&str, &str)> {
+    let parts: Vec<&str> = dir.prefix.trim_end_matches('/').rsplit('/').collect();
+    match parts[..] {
+        [_, _, _, region, _, account, ..] => Some((account, region)),
+        _ => None,
+    }
 }
 
 pub fn chain_id(name: &DigestName) -> ChainId {
@@ -67,5 +355,91 @@ pub fn chain_id(name: &DigestName) -> ChainId {
         home_region: name.home_region.clone(),
         organization: name.folder.organization.clone(),
         backfill: name.backfill,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Metadata;
+    use crate::store::memory::MemoryStore;
+    use chrono::TimeZone;
+
+    const BUCKET: &str = "aws-cloudtrail-logs-111122223333-5c9a1e07";
+
+    fn at(d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, d, h, 0, 0).unwrap()
+    }
+
+    fn log_key(prefix: &str, day: u32, hour: u32) -> String {
+        format!(
+            "{prefix}AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/{day:02}/\
+             111122223333_CloudTrail_us-east-1_202611{day:02}T{hour:02}05Z_abcdefGHIJ012345.json.gz"
+        )
+    }
+
+    fn digest_key(prefix: &str, day: u32, hour: u32) -> String {
+        format!(
+            "{prefix}AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/{day:02}/\
+             111122223333_CloudTrail-Digest_us-east-1_management-events_us-east-1_\
+             202611{day:02}T{hour:02}0000Z.json.gz"
+        )
+    }
+
+    fn store(prefix: &str) -> MemoryStore {
+        let mut store = MemoryStore::new();
+        for day in 1..=9 {
+            for hour in [0, 12, 23] {
+                for key in [log_key(prefix, day, hour), digest_key(prefix, day, hour)] {
+                    store.put(BUCKET, &key, Vec::new(), Metadata::default());
+                }
+            }
+        }
+        store.put(BUCKET, "README", Vec::new(), Metadata::default());
+        store
+    }
+
+    fn settings(start: Option<DateTime<Utc>>, end: DateTime<Utc>) -> Settings {
+        Settings {
+            start,
+            end,
+            trail: None,
+            jobs: 1,
+        }
+    }
+
+    #[test]
+    fn only_the_range_is_listed_from_its_start_minute() {
+        let inventory =
+            take_inventory(&store("logs/prod/"), &settings(Some(at(3, 12)), at(5, 12))).unwrap();
+        let digest_times: Vec<_> = inventory
+            .digests
+            .iter()
+            .filter_map(|(_, _, k)| match objectkey::parse(k) {
+                Some(ObjectName::Digest(d)) => Some(d.end),
+                _ => None,
+            })
+            .collect();
+        // Digest folders of days 3..=5: everything on those days (no trail selected).
+        assert_eq!(digest_times.len(), 9);
+        let logs: Vec<_> = inventory.logs.values().flatten().map(|(_, t)| *t).collect();
+        // Logs from 3 Nov 12:05 on, up to the end of the 5th's folder.
+        assert_eq!(logs.len(), 2 + 3 + 3);
+        assert!(logs.iter().all(|t| *t >= at(3, 12)));
+    }
+
+    #[test]
+    fn without_a_start_every_existing_day_up_to_the_end_is_found() {
+        let inventory = take_inventory(&store(""), &settings(None, at(4, 1))).unwrap();
+        // Days 1..=4 hold 3 digests each; the end + 1 h still falls on day 4.
+        assert_eq!(inventory.digests.len(), 12);
+        assert_eq!(inventory.oldest_digest, Some(at(1, 0)));
+    }
+
+    #[test]
+    fn a_long_range_lists_existing_folders_only() {
+        let start = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+        let inventory = take_inventory(&store(""), &settings(Some(start), at(2, 12))).unwrap();
+        assert_eq!(inventory.digests.len(), 6);
     }
 }

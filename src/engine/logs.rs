@@ -1,7 +1,7 @@
 //! Checking one listed log: fetch, inflate its first gzip member, hash, compare.
 
 use crate::digest::SHA_256;
-use crate::gzip::{self, GzipError};
+use crate::gzip::{self, GzipError, Inflated};
 use crate::hash::Sha256;
 use crate::objectkey::{self, ObjectName};
 use crate::store::{FetchError, Store};
@@ -9,9 +9,35 @@ use crate::verdict::{Cause, FileKind, FileVerdict, Status};
 
 use super::chain::LogTask;
 
+/// What fetching and hashing a log came to, before any digest is consulted.
+#[derive(Clone, Debug)]
+pub enum Fetched {
+    Inflated(Inflated),
+    NotFound,
+    Inaccessible(String),
+    Gzip(GzipError),
+}
+
+/// Fetches a log and hashes its first gzip member.
+pub fn fetch(store: &dyn Store, bucket: &str, key: &str) -> Fetched {
+    match store.get(bucket, key) {
+        Ok(object) => match gzip::hash_stream(object.body) {
+            Ok(inflated) => Fetched::Inflated(inflated),
+            Err(e) => Fetched::Gzip(e),
+        },
+        Err(FetchError::NotFound) => Fetched::NotFound,
+        Err(FetchError::Inaccessible(why)) => Fetched::Inaccessible(why),
+    }
+}
+
 /// Fetches and hashes the log `task` names and judges it.
 pub fn check(store: &dyn Store, task: &LogTask) -> FileVerdict {
-    let (status, cause, expected, actual) = judge(store, task);
+    check_with(task, || fetch(store, &task.bucket, &task.key))
+}
+
+/// Judges the log `task` names with what `fetched` gives (fetched now, or earlier).
+pub fn check_with(task: &LogTask, fetched: impl FnOnce() -> Fetched) -> FileVerdict {
+    let (status, cause, expected, actual) = judge(task, fetched);
     let mut verdict = FileVerdict::new(FileKind::Log, &task.bucket, &task.key, status, cause);
     if let Some(ObjectName::Log(name)) = objectkey::parse(&task.key) {
         verdict.time = Some(name.delivered);
@@ -33,7 +59,7 @@ pub fn content_hash(store: &dyn Store, bucket: &str, key: &str) -> Option<Sha256
 
 type Judged = (Status, Cause, Option<Sha256>, Option<Sha256>);
 
-fn judge(store: &dyn Store, task: &LogTask) -> Judged {
+fn judge(task: &LogTask, fetched: impl FnOnce() -> Fetched) -> Judged {
     // What is only proven when the listing digest is authentic.
     let unproven = || Cause::ListedByUnverifiedDigest(task.listed_by.clone());
     let if_trusted = |status: Status, cause: Cause| {
@@ -48,13 +74,13 @@ fn judge(store: &dyn Store, task: &LogTask) -> Judged {
         return (Status::Unverifiable, cause, None, None);
     }
     let expected = Sha256::from_hex(&task.hash);
-    let object = match store.get(&task.bucket, &task.key) {
-        Ok(object) => object,
-        Err(FetchError::NotFound) => {
+    let inflated = match fetched() {
+        Fetched::Inflated(inflated) => inflated,
+        Fetched::NotFound => {
             let (s, c) = if_trusted(Status::Deleted, Cause::NotFound);
             return (s, c, expected, None);
         }
-        Err(FetchError::Inaccessible(why)) => {
+        Fetched::Inaccessible(why) => {
             return (
                 Status::Unverifiable,
                 Cause::Inaccessible(why),
@@ -62,20 +88,17 @@ fn judge(store: &dyn Store, task: &LogTask) -> Judged {
                 None,
             );
         }
-    };
-    let inflated = match gzip::hash_stream(object.body) {
-        Ok(inflated) => inflated,
         // CloudTrail never writes these, whatever a digest says: tampering on their own.
-        Err(GzipError::TrailingData) => {
+        Fetched::Gzip(GzipError::TrailingData) => {
             return (Status::Modified, Cause::DataAfterGzip, expected, None);
         }
-        Err(GzipError::Invalid(why)) => {
+        Fetched::Gzip(GzipError::Invalid(why)) => {
             return (Status::Modified, Cause::NotGzip(why), expected, None);
         }
-        Err(GzipError::Io(why)) => {
+        Fetched::Gzip(GzipError::Io(why)) => {
             return (Status::Unverifiable, Cause::Unreadable(why), expected, None);
         }
-        Err(GzipError::TooLarge { limit }) => {
+        Fetched::Gzip(GzipError::TooLarge { limit }) => {
             let cause = Cause::Unreadable(format!("inflates past {limit} bytes"));
             return (Status::Unverifiable, cause, expected, None);
         }

@@ -1,7 +1,8 @@
 //! The validation engine: from a store and a key ring to a [`Report`].
 //!
-//! Steps: list what is in range, load digests in parallel, walk each chain, check every
-//! listed log in parallel, then classify the logs no digest lists. Parallelism lives here
+//! Steps: list what is in range; load digests in parallel and walk each chain while the
+//! logs in range are fetched and hashed beside them; check every listed log against its
+//! digest, then classify the logs no digest lists. Parallelism lives here
 //! only; the report is sorted at the end so output never depends on thread timing.
 
 pub mod chain;
@@ -13,6 +14,7 @@ pub mod logs;
 pub mod lookup;
 pub mod progress;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
@@ -86,6 +88,33 @@ pub struct Settings {
     pub jobs: usize,
 }
 
+/// Where a run's public keys come from.
+#[derive(Clone, Copy)]
+pub enum Keys<'a> {
+    /// Loaded before the run, from key files.
+    Ring(&'a KeyRing),
+    /// Asked for once, when the digests in range are loaded and their regions and times known.
+    Source(&'a dyn KeySource),
+}
+
+/// A source of public keys (CloudTrail's ListPublicKeys), asked once per run.
+pub trait KeySource: Sync {
+    /// The keys valid at some time in each range.
+    fn keys(&self, wanted: &[KeyRange]) -> Result<KeyRing, ConfigError>;
+}
+
+/// A region and the times its digests were signed in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRange {
+    pub region: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// Keys are asked for the digests' range widened by this on each side, as the AWS CLI does
+/// at the end: a key rotated in just before or after a digest is otherwise missed.
+pub const KEY_MARGIN: Duration = Duration::hours(2);
+
 /// Validates everything `settings` selects in `store`.
 pub fn validate(
     store: &dyn Store,
@@ -102,6 +131,17 @@ pub fn validate_observed(
     settings: &Settings,
     progress: &dyn Progress,
 ) -> Result<Report, ConfigError> {
+    validate_with(store, Keys::Ring(keys), settings, progress)
+}
+
+/// Validates everything `settings` selects in `store`, with keys from `keys`, telling
+/// `progress` as files are read.
+pub fn validate_with(
+    store: &dyn Store,
+    keys: Keys<'_>,
+    settings: &Settings,
+    progress: &dyn Progress,
+) -> Result<Report, ConfigError> {
     let store = Metered::new(store, progress);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(settings.jobs)
@@ -113,7 +153,7 @@ pub fn validate_observed(
     pool.install(|| run(&store, keys, settings))
 }
 
-fn run(store: &Metered, keys: &KeyRing, settings: &Settings) -> Result<Report, ConfigError> {
+fn run(store: &Metered, keys: Keys<'_>, settings: &Settings) -> Result<Report, ConfigError> {
     let inventory = take_inventory(store, settings)?;
     let start = settings
         .start
@@ -121,15 +161,14 @@ fn run(store: &Metered, keys: &KeyRing, settings: &Settings) -> Result<Report, C
         .unwrap_or(settings.end);
     let last_digest = settings.end + SPILL_OVER;
 
-    let chains = load_chains(store, &inventory, start, last_digest);
-    let lookup = lookup::StoreLookup { store };
-    let outcomes: Vec<ChainOutcome> = chains
-        .into_par_iter()
-        .map(|(id, digests)| {
-            let from = settings.start.unwrap_or_else(|| chain_start(&digests, start));
-            chain::walk(&id, digests, keys, from, &lookup)
-        })
-        .collect();
+    // The logs in range are fetched and hashed while the digests load and the chains are
+    // walked: on S3 the digests' round trips then overlap with the logs' hashing.
+    let (walked, prefetched) = rayon::join(
+        || walk_chains(store, &inventory, keys, settings, start, last_digest),
+        || prefetch_logs(store, &inventory, start, settings.end),
+    );
+    let (outcomes, keys) = walked?;
+    let keys = keys.as_ref();
 
     let mut report = Report {
         source: store.describe(),
@@ -162,14 +201,23 @@ fn run(store: &Metered, keys: &KeyRing, settings: &Settings) -> Result<Report, C
         .iter()
         .map(|t| (t.bucket.clone(), t.key.clone()))
         .collect();
-    store.queue(tasks.len());
+    let not_prefetched = tasks
+        .iter()
+        .filter(|t| !prefetched.contains_key(&(t.bucket.clone(), t.key.clone())))
+        .count();
+    store.queue(not_prefetched);
     let checked: Vec<FileVerdict> = tasks
         .par_iter()
-        .map(|t| {
-            let verdict = logs::check(store, t);
-            store.file_done();
-            verdict
-        })
+        .map(
+            |t| match prefetched.get(&(t.bucket.clone(), t.key.clone())) {
+                Some(fetched) => logs::check_with(t, || fetched.clone()),
+                None => {
+                    let verdict = logs::check(store, t);
+                    store.file_done();
+                    verdict
+                }
+            },
+        )
         .collect();
     report.files.extend(checked);
     // Logs no digest vouches for are hashed too, so the report pins what was found.
@@ -193,6 +241,59 @@ fn chain_start(digests: &[LoadedDigest], oldest_overall: DateTime<Utc>) -> DateT
         .filter_map(LoadedDigest::time)
         .min()
         .unwrap_or(oldest_overall)
+}
+
+/// Loads the digests in range, gets the keys, and walks every chain.
+fn walk_chains<'k>(
+    store: &Metered,
+    inventory: &Inventory,
+    keys: Keys<'k>,
+    settings: &Settings,
+    start: DateTime<Utc>,
+    last_digest: DateTime<Utc>,
+) -> Result<(Vec<ChainOutcome>, Cow<'k, KeyRing>), ConfigError> {
+    let chains = load_chains(store, inventory, start, last_digest);
+    let keys: Cow<'k, KeyRing> = match keys {
+        Keys::Ring(ring) => Cow::Borrowed(ring),
+        Keys::Source(source) => Cow::Owned(source.keys(&key_ranges(chains.values().flatten()))?),
+    };
+    let ring = keys.as_ref();
+    let lookup = lookup::StoreLookup { store };
+    let outcomes = chains
+        .into_par_iter()
+        .map(|(id, digests)| {
+            let from = settings
+                .start
+                .unwrap_or_else(|| chain_start(&digests, start));
+            chain::walk(&id, digests, ring, from, &lookup)
+        })
+        .collect();
+    Ok((outcomes, keys))
+}
+
+/// Fetches and hashes, in parallel, the logs listed in the store for `[start, end]`.
+fn prefetch_logs(
+    store: &Metered,
+    inventory: &Inventory,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> HashMap<(String, String), logs::Fetched> {
+    let in_range: Vec<(&String, &String)> = inventory
+        .logs
+        .iter()
+        .flat_map(|((bucket, _), logs)| logs.iter().map(move |(key, t)| (bucket, key, *t)))
+        .filter(|(_, _, delivered)| start <= *delivered && *delivered <= end)
+        .map(|(bucket, key, _)| (bucket, key))
+        .collect();
+    store.queue(in_range.len());
+    in_range
+        .into_par_iter()
+        .map(|(bucket, key)| {
+            let fetched = logs::fetch(store, bucket, key);
+            store.file_done();
+            ((bucket.clone(), key.clone()), fetched)
+        })
+        .collect()
 }
 
 /// Loads, in parallel, the digests whose end time falls in `[start, last]`, by chain.
@@ -227,6 +328,34 @@ fn load_chains(
         }
     }
     chains
+}
+
+/// Per region, the span of the digests' times (end times, and the generation times of
+/// backfill digests, which are signed then), widened by [`KEY_MARGIN`].
+pub fn key_ranges<'a>(digests: impl IntoIterator<Item = &'a LoadedDigest>) -> Vec<KeyRange> {
+    let mut spans: BTreeMap<&str, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
+    for digest in digests {
+        let Some(name) = &digest.name else {
+            continue;
+        };
+        let generated = digest
+            .metadata
+            .backfill_generation_timestamp
+            .as_deref()
+            .and_then(crate::time::parse_cloudtrail);
+        for time in digest.time().into_iter().chain(generated) {
+            let span = spans.entry(&name.folder.region).or_insert((time, time));
+            *span = (span.0.min(time), span.1.max(time));
+        }
+    }
+    spans
+        .into_iter()
+        .map(|(region, (start, end))| KeyRange {
+            region: region.to_owned(),
+            start: start - KEY_MARGIN,
+            end: end + KEY_MARGIN,
+        })
+        .collect()
 }
 
 /// One task per log; where several digests list a log, an authentic one wins.

@@ -49,6 +49,11 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_LOGS_PER_HOUR)]
     pub logs_per_hour: u32,
 
+    /// Events per log file, MIN-MAX: 5-60 (the default) makes logs of about 1-10 KB gzipped,
+    /// 12-265 about 2-45 KB, 300-1800 about 50-300 KB.
+    #[arg(long, value_name = "MIN-MAX", value_parser = parse_events)]
+    pub events_per_log: Option<(u64, u64)>,
+
     /// Regions the trail logs, comma-separated; the first is its home region.
     #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = DEFAULT_REGIONS)]
     pub regions: Vec<String>,
@@ -115,6 +120,15 @@ pub struct SimulateArgs {
     pub manifest: bool,
 }
 
+fn parse_events(text: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("'{text}' is not MIN-MAX (for example 5-60)");
+    let (fewest, most) = text.split_once('-').ok_or_else(bad)?;
+    Ok((
+        fewest.trim().parse().map_err(|_| bad())?,
+        most.trim().parse().map_err(|_| bad())?,
+    ))
+}
+
 impl SimulateArgs {
     /// The spec these options describe; `clock` is used only when --now is not given.
     pub fn to_spec(&self, clock: DateTime<Utc>) -> Result<Spec, SimError> {
@@ -123,6 +137,9 @@ impl SimulateArgs {
         spec.start = self.start_time(clock)?;
         spec.hours = self.hours;
         spec.logs_per_hour = self.logs_per_hour;
+        if let Some(events) = self.events_per_log {
+            spec.events_per_log = events;
+        }
         spec.regions = self.regions.iter().map(|r| r.trim().to_owned()).collect();
         spec.account = self.account.clone();
         spec.trail_name = self.trail_name.clone();

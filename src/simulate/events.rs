@@ -11,8 +11,8 @@ use super::SimError;
 use super::rng::Rng;
 use crate::time;
 
-/// The fewest and most events in one log file.
-const EVENTS_PER_LOG: (u64, u64) = (5, 60);
+/// The fewest and most events in one log file, by default: logs of about 1 to 10 KB gzipped.
+pub const EVENTS_PER_LOG: (u64, u64) = (5, 60);
 /// Events happen at most this long before their log is delivered.
 const MAX_DELIVERY_DELAY_SECS: u64 = 14 * 60;
 const MIN_DELIVERY_DELAY_SECS: u64 = 20;
@@ -224,6 +224,8 @@ fn service(principal: &str, weight: u64) -> Actor {
 pub(crate) struct EventContext<'a> {
     pub region: &'a str,
     pub account: &'a str,
+    /// The fewest and most events in one log.
+    pub events: (u64, u64),
 }
 
 #[derive(Serialize)]
@@ -329,7 +331,7 @@ pub(crate) fn log_body(
     rng: &mut Rng,
     delivered: DateTime<Utc>,
 ) -> Result<LogBody, SimError> {
-    let count = rng.range(EVENTS_PER_LOG.0, EVENTS_PER_LOG.1);
+    let count = rng.range(ctx.events.0, ctx.events.1);
     let events: Vec<Event> = (0..count)
         .map(|_| event(cast, ctx, rng, delivered))
         .collect();
@@ -684,6 +686,7 @@ mod tests {
         let ctx = EventContext {
             region,
             account: "111122223333",
+            events: EVENTS_PER_LOG,
         };
         let delivered = DateTime::from_timestamp(1_793_491_200, 0).unwrap();
         log_body(&cast, &ctx, &mut Rng::stream(seed, "log", &[0]), delivered).unwrap()

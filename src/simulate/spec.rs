@@ -22,6 +22,7 @@ pub const DEFAULT_SEED: u64 = 1;
 /// A bound that keeps a mistyped option from filling the disk.
 const MAX_HOURS: u32 = 24 * 366;
 const MAX_LOGS_PER_HOUR: u32 = 500;
+const MAX_EVENTS_PER_LOG: u64 = 20_000;
 
 /// A whole simulated trail: where it lives, how long it runs, what happens to it.
 #[derive(Clone, Debug, Serialize)]
@@ -31,6 +32,8 @@ pub struct Spec {
     /// How many hourly digests each region's chain spans.
     pub hours: u32,
     pub logs_per_hour: u32,
+    /// The fewest and most events in one log file: sets how large logs are.
+    pub events_per_log: (u64, u64),
     /// The first is the trail's home region.
     pub regions: Vec<String>,
     pub account: String,
@@ -118,6 +121,7 @@ impl Spec {
             start: default_start(),
             hours: DEFAULT_HOURS,
             logs_per_hour: DEFAULT_LOGS_PER_HOUR,
+            events_per_log: super::events::EVENTS_PER_LOG,
             regions: DEFAULT_REGIONS.split(',').map(str::to_owned).collect(),
             account: DEFAULT_ACCOUNT.to_owned(),
             trail_name: DEFAULT_TRAIL_NAME.to_owned(),
@@ -220,6 +224,12 @@ impl Spec {
         if self.logs_per_hour > MAX_LOGS_PER_HOUR {
             return Err(SimError::spec(format!(
                 "--logs-per-hour must be at most {MAX_LOGS_PER_HOUR}"
+            )));
+        }
+        let (fewest, most) = self.events_per_log;
+        if !(1 <= fewest && fewest <= most && most <= MAX_EVENTS_PER_LOG) {
+            return Err(SimError::spec(format!(
+                "--events-per-log must be MIN-MAX with 1 <= MIN <= MAX <= {MAX_EVENTS_PER_LOG}"
             )));
         }
         Ok(())

@@ -164,6 +164,7 @@ impl<'a> Tamperer<'a> {
         let ctx = EventContext {
             region: &log.region,
             account: &self.spec.account,
+            events: self.spec.events_per_log,
         };
         let mut rng = Rng::stream(self.spec.seed, "append-log", &[u64::from(p.hour)]);
         let extra = events::extra_body(&self.trail.cast, &ctx, &mut rng, log.delivered)?;

@@ -185,6 +185,7 @@ pub(crate) fn make_log(
     let ctx = EventContext {
         region,
         account: &spec.account,
+        events: spec.events_per_log,
     };
     let body = events::log_body(cast, &ctx, rng, delivered)?;
     Ok(LogFile {

@@ -214,7 +214,7 @@ fn parse_sidecar(file: File) -> Result<Metadata, String> {
 }
 
 /// A single path component that is an ordinary name.
-fn safe_component(name: &str) -> Option<&str> {
+pub(crate) fn safe_component(name: &str) -> Option<&str> {
     let ok = !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0']);
     ok.then_some(name)
 }
@@ -383,6 +383,32 @@ impl Store for LocalStore {
         keys.retain(|k| k.starts_with(prefix));
         keys.sort();
         Ok(keys)
+    }
+
+    fn folders(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, FetchError> {
+        let base = self.bucket_dir(bucket)?;
+        let dir = match prefix.strip_suffix('/').map(safe_relative) {
+            None if prefix.is_empty() => base,
+            Some(Some(relative)) => base.join(relative),
+            _ => return Ok(Vec::new()),
+        };
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(FetchError::Inaccessible(format!("{}: {e}", dir.display()))),
+        };
+        // Symlinked folders are not entered, as in `walk`.
+        let mut folders: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .map(|name| format!("{prefix}{name}/"))
+            })
+            .collect();
+        folders.sort();
+        Ok(folders)
     }
 
     fn get(&self, bucket: &str, key: &str) -> Result<Object, FetchError> {

@@ -5,6 +5,7 @@
 
 pub mod local;
 pub mod memory;
+pub mod s3;
 
 use std::fmt;
 use std::io::Read;
@@ -51,8 +52,43 @@ pub trait Store: Sync {
     /// The buckets to search for digest chains.
     fn buckets(&self) -> Vec<String>;
 
+    /// Where in `bucket` the source starts: empty, or a key prefix ending in `/`
+    /// (`s3://BUCKET/PREFIX`). The search for `AWSLogs/` begins there.
+    fn root(&self, _bucket: &str) -> String {
+        String::new()
+    }
+
     /// The keys in `bucket` that start with `prefix`, in lexicographic order.
     fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, FetchError>;
+
+    /// The keys that start with `prefix` and sort after `start_after`, in order. A store
+    /// that can skip ahead (S3's `StartAfter`) lists less.
+    fn list_after(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        start_after: &str,
+    ) -> Result<Vec<String>, FetchError> {
+        let mut keys = self.list(bucket, prefix)?;
+        keys.retain(|k| k.as_str() > start_after);
+        Ok(keys)
+    }
+
+    /// The folders directly under `prefix` (empty, or ending in `/`), each as a prefix ending
+    /// in `/`, in order: what a listing with delimiter `/` calls common prefixes. Walking
+    /// folders lets a run list only the days it needs, not a whole bucket.
+    fn folders(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, FetchError> {
+        let mut folders: Vec<String> = self
+            .list(bucket, prefix)?
+            .iter()
+            .filter_map(|key| {
+                let (folder, _) = key.get(prefix.len()..)?.split_once('/')?;
+                Some(format!("{prefix}{folder}/"))
+            })
+            .collect();
+        folders.dedup();
+        Ok(folders)
+    }
 
     /// Opens an object for reading, with its user metadata.
     fn get(&self, bucket: &str, key: &str) -> Result<Object, FetchError>;

@@ -1,0 +1,568 @@
+//! `trailcheck archive`: a sealed local copy of a trail in S3, for an auditor who may read
+//! the bucket but must hand over evidence, or who may not copy buckets at all.
+//!
+//! It copies what `validate` would read for the range (the digests in range, their
+//! predecessors in other buckets, every log they list, and the unlisted logs beside them)
+//! into `OUT/BUCKET/KEY`, writes each digest's signature sidecar (`KEY.meta.json`, the shape
+//! `aws s3api head-object` prints) and the region's public keys into `OUT/keys/`. Files are
+//! written under a temporary name and renamed when complete, a digest's sidecar before the
+//! digest, so an interrupted run leaves nothing half-written under a real name; run again,
+//! it skips every object already there and identical.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use clap::Args;
+use md5::{Digest as _, Md5};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::aws::AwsSession;
+use crate::cli::AwsArgs;
+use crate::cloudtrail::{self, CloudTrailKeys};
+use crate::config::{S3_JOBS, parse_source};
+use crate::engine::load::{self, LoadedDigest};
+use crate::engine::{SPILL_OVER, Settings, TrailSelector, inventory, key_ranges};
+use crate::error::ConfigError;
+use crate::exit::Exit;
+use crate::objectkey::{self, ObjectName};
+use crate::store::local::{SIDECAR_SUFFIX, safe_component, safe_relative};
+use crate::store::s3::{Listed, S3Location, S3Store};
+use crate::store::{FetchError, Metadata};
+use crate::time;
+
+/// The record of completed copies, in the output folder: what each copy's ETag was, so a
+/// resumed run can tell an identical object without reading it, even when the ETag is not
+/// an MD5 (objects encrypted with SSE-KMS).
+pub const JOURNAL: &str = ".trailcheck-archive.jsonl";
+/// The folder of the output that holds the public keys; `validate DIR` looks there.
+pub const KEYS_DIR: &str = "keys";
+const PARTIAL: &str = ".partial";
+
+#[derive(Args, Debug, Clone)]
+pub struct ArchiveArgs {
+    /// The trail: s3://BUCKET[/PREFIX].
+    #[arg(value_name = "SOURCE")]
+    pub source: PathBuf,
+    /// The folder to copy into (one folder per bucket); created if needed.
+    #[arg(value_name = "DIR")]
+    pub out: PathBuf,
+    /// Copy digests delivered from this time (RFC 3339, a date, or -7d). Default: the oldest.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub start_time: Option<String>,
+    /// Copy digests delivered up to this time (and the hour after). Default: now.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub end_time: Option<String>,
+    /// Copy only this trail (arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME).
+    #[arg(long, value_name = "ARN")]
+    pub trail_arn: Option<String>,
+    /// Copies in flight (default 128).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// What one object's copy came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Copied {
+    New,
+    AlreadyThere,
+    NotFound,
+    Failed(String),
+}
+
+/// A copied digest, read back from the local copy.
+struct CopiedDigest {
+    loaded: LoadedDigest,
+}
+
+/// Runs `trailcheck archive`; the exit code is 3 when some object could not be copied.
+pub fn run(args: &ArchiveArgs) -> Result<Exit, ConfigError> {
+    let (location, settings) = plan(args, Utc::now())?;
+    let session = Arc::new(AwsSession::open(&args.aws.options())?);
+    let store = S3Store::new(session.clone(), location);
+    fs::create_dir_all(&args.out).map_err(|e| out_error(&args.out, &e))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(settings.jobs)
+        .build()
+        .map_err(|e| ConfigError::Option {
+            option: "--jobs",
+            why: e.to_string(),
+        })?;
+    let archiver = Archiver::open(&store, &args.out)?;
+    let (digests, tally) = pool.install(|| archiver.copy_all(&settings))?;
+    let keys = save_keys(&session, &digests, &args.out)?;
+    Ok(tally.report(keys, &args.out))
+}
+
+fn plan(args: &ArchiveArgs, now: DateTime<Utc>) -> Result<(S3Location, Settings), ConfigError> {
+    let location = parse_source(&args.source)?.ok_or_else(|| ConfigError::Option {
+        option: "SOURCE",
+        why: format!(
+            "'{}' is not s3://BUCKET[/PREFIX]: archive copies from S3",
+            args.source.display()
+        ),
+    })?;
+    let option = |option: &'static str| move |why| ConfigError::Option { option, why };
+    let start = args
+        .start_time
+        .as_deref()
+        .map(|t| time::parse_user(t, now))
+        .transpose()
+        .map_err(option("--start-time"))?;
+    let end = match args.end_time.as_deref() {
+        Some(t) => time::parse_user(t, now).map_err(option("--end-time"))?,
+        None => now,
+    };
+    if start.is_some_and(|s| s > end) {
+        return Err(option("--start-time")(
+            "the start time is after the end time".to_owned(),
+        ));
+    }
+    let trail = args
+        .trail_arn
+        .as_deref()
+        .map(TrailSelector::from_arn)
+        .transpose()
+        .map_err(option("--trail-arn"))?;
+    let jobs = args.jobs.unwrap_or(S3_JOBS);
+    Ok((
+        location,
+        Settings {
+            start,
+            end,
+            trail,
+            jobs,
+        },
+    ))
+}
+
+fn out_error(path: &Path, e: &io::Error) -> ConfigError {
+    ConfigError::SourceUnreadable {
+        path: path.to_owned(),
+        why: format!("cannot write the archive: {e}"),
+    }
+}
+
+/// Counts and failures, for the summary.
+#[derive(Default)]
+struct Tally {
+    copied: usize,
+    already: usize,
+    not_found: Vec<(String, String)>,
+    failed: Vec<(String, String, String)>,
+}
+
+impl Tally {
+    fn add(&mut self, bucket: &str, key: &str, copied: Copied) {
+        match copied {
+            Copied::New => self.copied += 1,
+            Copied::AlreadyThere => self.already += 1,
+            Copied::NotFound => self.not_found.push((bucket.to_owned(), key.to_owned())),
+            Copied::Failed(why) => self.failed.push((bucket.to_owned(), key.to_owned(), why)),
+        }
+    }
+
+    fn report(&self, keys: Vec<PathBuf>, out: &Path) -> Exit {
+        let escape = |s: &str| s.escape_debug().to_string();
+        let mut err = io::stderr().lock();
+        for (bucket, key) in &self.not_found {
+            let _ = writeln!(err, "not found\ts3://{}/{}", escape(bucket), escape(key));
+        }
+        for (bucket, key, why) in &self.failed {
+            let _ = writeln!(
+                err,
+                "not copied\ts3://{}/{}\t{}",
+                escape(bucket),
+                escape(key),
+                escape(why)
+            );
+        }
+        println!(
+            "{}: {} objects copied, {} already there and identical, {} not found, {} not \
+             copied; {} public key files",
+            out.display(),
+            self.copied,
+            self.already,
+            self.not_found.len(),
+            self.failed.len(),
+            keys.len()
+        );
+        if self.failed.is_empty() {
+            Exit::Intact
+        } else {
+            Exit::Incomplete
+        }
+    }
+}
+
+/// Copies objects from one store into one folder.
+struct Archiver<'a> {
+    store: &'a S3Store,
+    out: PathBuf,
+    journal: Journal,
+}
+
+impl<'a> Archiver<'a> {
+    fn open(store: &'a S3Store, out: &Path) -> Result<Self, ConfigError> {
+        Ok(Self {
+            store,
+            out: out.to_owned(),
+            journal: Journal::open(&out.join(JOURNAL)).map_err(|e| out_error(out, &e))?,
+        })
+    }
+
+    /// Digests in range, their predecessors wherever they are, then every log; returns the
+    /// digests copied (for their keys) and the tally.
+    fn copy_all(&self, settings: &Settings) -> Result<(Vec<LoadedDigest>, Tally), ConfigError> {
+        let inventory = inventory::take_inventory(self.store, settings)?;
+        let start = settings
+            .start
+            .or(inventory.oldest_digest)
+            .unwrap_or(settings.end);
+        let last = settings.end + SPILL_OVER;
+        let mut tally = Tally::default();
+        let mut wanted: Vec<(String, String)> = inventory
+            .digests
+            .iter()
+            .filter(|(_, _, key)| match objectkey::parse(key) {
+                Some(ObjectName::Digest(name)) => start <= name.end && name.end <= last,
+                _ => false,
+            })
+            .map(|(_, bucket, key)| (bucket.clone(), key.clone()))
+            .collect();
+        let mut seen: BTreeSet<(String, String)> = wanted.iter().cloned().collect();
+        let mut digests = Vec::new();
+        while !wanted.is_empty() {
+            let results: Vec<(String, String, Copied, Option<CopiedDigest>)> = wanted
+                .par_iter()
+                .map(|(bucket, key)| {
+                    let (copied, digest) = self.copy_digest(bucket, key);
+                    (bucket.clone(), key.clone(), copied, digest)
+                })
+                .collect();
+            wanted = Vec::new();
+            for (bucket, key, copied, digest) in results {
+                tally.add(&bucket, &key, copied);
+                let Some(digest) = digest else { continue };
+                let content = digest.loaded.content();
+                let previous = content
+                    .filter(|c| c.digest.start >= start)
+                    .and_then(|c| c.digest.previous.as_ref());
+                if let Some(p) = previous
+                    && seen.insert((p.bucket.clone(), p.key.clone()))
+                {
+                    wanted.push((p.bucket.clone(), p.key.clone()));
+                }
+                digests.push(digest.loaded);
+            }
+        }
+        let logs = self.logs_to_copy(&digests, &inventory.logs, start, settings.end);
+        let results: Vec<(&(String, String), Copied)> = logs
+            .par_iter()
+            .map(|log| (log, self.copy(&log.0, &log.1).0))
+            .collect();
+        for ((bucket, key), copied) in results {
+            tally.add(bucket, key, copied);
+        }
+        Ok((digests, tally))
+    }
+
+    /// Every log the digests list, and the unlisted logs delivered in range.
+    fn logs_to_copy(
+        &self,
+        digests: &[LoadedDigest],
+        listed_logs: &BTreeMap<crate::engine::chain::FolderId, Vec<(String, DateTime<Utc>)>>,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> BTreeSet<(String, String)> {
+        let mut logs: BTreeSet<(String, String)> = digests
+            .iter()
+            .filter_map(LoadedDigest::content)
+            .flat_map(|c| c.digest.log_files.iter())
+            .map(|log| (log.bucket.clone(), log.key.clone()))
+            .collect();
+        for ((bucket, _), keys) in listed_logs {
+            for (key, delivered) in keys {
+                if start <= *delivered && *delivered <= end {
+                    logs.insert((bucket.clone(), key.clone()));
+                }
+            }
+        }
+        logs
+    }
+
+    /// Copies a digest with its sidecar and reads the copy back.
+    fn copy_digest(&self, bucket: &str, key: &str) -> (Copied, Option<CopiedDigest>) {
+        let (copied, path) = self.copy(bucket, key);
+        let Some(path) = path.filter(|_| matches!(copied, Copied::New | Copied::AlreadyThere))
+        else {
+            return (copied, None);
+        };
+        let content = File::open(&path)
+            .map_err(|e| crate::verdict::Cause::Unreadable(e.to_string()))
+            .and_then(|f| load::parse(BufReader::new(f)));
+        let metadata = read_sidecar_metadata(&path);
+        let name = match objectkey::parse(key) {
+            Some(ObjectName::Digest(name)) => Some(name),
+            _ => None,
+        };
+        let loaded = LoadedDigest {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            name,
+            content,
+            metadata,
+        };
+        (copied, Some(CopiedDigest { loaded }))
+    }
+
+    /// Copies one object unless an identical copy is there; also returns its local path.
+    /// With no local copy yet, the GET is the only request.
+    fn copy(&self, bucket: &str, key: &str) -> (Copied, Option<PathBuf>) {
+        let Some(path) = self.local_path(bucket, key) else {
+            let why = format!("'{}' cannot be a local path; refused", key.escape_debug());
+            return (Copied::Failed(why), None);
+        };
+        let digest = matches!(objectkey::parse(key), Some(ObjectName::Digest(_)));
+        if path.exists() {
+            match self.store.head(bucket, key) {
+                Ok(remote) if self.identical(bucket, &path, &remote, digest) => {
+                    return (Copied::AlreadyThere, Some(path));
+                }
+                Ok(_) => {}
+                Err(FetchError::NotFound) => return (Copied::NotFound, None),
+                Err(FetchError::Inaccessible(why)) => return (Copied::Failed(why), None),
+            }
+        }
+        let copied = match self.download(bucket, key, &path, digest) {
+            Ok(()) => Copied::New,
+            Err(FetchError::NotFound) => Copied::NotFound,
+            Err(FetchError::Inaccessible(why)) => Copied::Failed(why),
+        };
+        (copied, Some(path))
+    }
+
+    fn local_path(&self, bucket: &str, key: &str) -> Option<PathBuf> {
+        Some(
+            self.out
+                .join(safe_component(bucket)?)
+                .join(safe_relative(key)?),
+        )
+    }
+
+    /// The same size, and the same bytes by MD5 when the ETag is one, else by the journal.
+    fn identical(&self, bucket: &str, path: &Path, remote: &Listed, digest: bool) -> bool {
+        let size_matches = fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == remote.size);
+        if !size_matches || (digest && !sidecar_path(path).is_file()) {
+            return false;
+        }
+        let Some(etag) = remote.etag.as_deref().map(|e| e.trim_matches('"')) else {
+            return false;
+        };
+        if etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return md5_file(path).is_ok_and(|md5| md5.eq_ignore_ascii_case(etag));
+        }
+        self.journal.has(bucket, &remote.key, etag, remote.size)
+    }
+
+    /// GETs an object into `path.partial`, writes a digest's sidecar, then renames.
+    fn download(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: &Path,
+        digest: bool,
+    ) -> Result<(), FetchError> {
+        let local =
+            |e: io::Error| FetchError::Inaccessible(format!("writing {}: {e}", path.display()));
+        let (mut object, listed) = self.store.fetch(bucket, key)?;
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(local)?;
+        }
+        let partial = with_suffix(path, PARTIAL);
+        let mut file = File::create(&partial).map_err(local)?;
+        let written = io::copy(&mut object.body, &mut file)
+            .map_err(|e| FetchError::Inaccessible(format!("reading the object: {e}")))?;
+        file.sync_all().map_err(local)?;
+        if listed.size != 0 && written != listed.size {
+            return Err(FetchError::Inaccessible(format!(
+                "the object ended after {written} of {} bytes",
+                listed.size
+            )));
+        }
+        if digest {
+            write_atomically(&sidecar_path(path), &sidecar_json(&object.metadata))
+                .map_err(local)?;
+        }
+        fs::rename(&partial, path).map_err(local)?;
+        if let Some(etag) = listed.etag.as_deref() {
+            self.journal
+                .record(bucket, key, etag.trim_matches('"'), written)
+                .map_err(local)?;
+        }
+        Ok(())
+    }
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn sidecar_path(path: &Path) -> PathBuf {
+    with_suffix(path, SIDECAR_SUFFIX)
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let partial = with_suffix(path, PARTIAL);
+    fs::write(&partial, bytes)?;
+    fs::rename(&partial, path)
+}
+
+fn md5_file(path: &Path) -> io::Result<String> {
+    let mut file = File::open(path)?;
+    let mut hasher = Md5::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            return Ok(hex::encode(hasher.finalize()));
+        }
+        hasher.update(&buffer[..n]);
+    }
+}
+
+#[derive(Serialize)]
+struct HeadObject<'a> {
+    #[serde(rename = "Metadata")]
+    metadata: BTreeMap<&'static str, &'a str>,
+}
+
+/// The sidecar of a digest: its signature metadata as `aws s3api head-object` prints it.
+/// A digest without metadata gets an empty one, so it stays unsigned offline too.
+fn sidecar_json(metadata: &Metadata) -> Vec<u8> {
+    let fields = [
+        ("signature", &metadata.signature),
+        ("signature-algorithm", &metadata.signature_algorithm),
+        (
+            "backfill-generation-timestamp",
+            &metadata.backfill_generation_timestamp,
+        ),
+    ];
+    let head = HeadObject {
+        metadata: fields
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, value.as_deref()?)))
+            .collect(),
+    };
+    let mut json = serde_json::to_vec_pretty(&head).unwrap_or_default();
+    json.push(b'\n');
+    json
+}
+
+/// The metadata of a local copy's sidecar, as a folder store reads it.
+fn read_sidecar_metadata(path: &Path) -> Metadata {
+    let read = fs::read(sidecar_path(path)).ok();
+    let value: Option<serde_json::Value> = read.and_then(|b| serde_json::from_slice(&b).ok());
+    let field = |name: &str| {
+        value
+            .as_ref()?
+            .get("Metadata")?
+            .get(name)?
+            .as_str()
+            .map(str::to_owned)
+    };
+    Metadata {
+        signature: field("signature"),
+        signature_algorithm: field("signature-algorithm"),
+        backfill_generation_timestamp: field("backfill-generation-timestamp"),
+        problem: None,
+    }
+}
+
+/// One journal line: a completed copy.
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    bucket: String,
+    key: String,
+    etag: String,
+    size: u64,
+}
+
+/// Completed copies, appended as JSON lines; a torn last line is ignored.
+struct Journal {
+    file: Mutex<File>,
+    done: HashMap<(String, String), (String, u64)>,
+}
+
+impl Journal {
+    fn open(path: &Path) -> io::Result<Self> {
+        let mut done = HashMap::new();
+        if let Ok(text) = fs::read_to_string(path) {
+            for entry in text
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Entry>(l).ok())
+            {
+                done.insert((entry.bucket, entry.key), (entry.etag, entry.size));
+            }
+        }
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        // A torn line from an interrupted run would spoil the next line appended to it.
+        let mut file = file;
+        if fs::metadata(path)?.len() > 0 && !fs::read(path)?.ends_with(b"\n") {
+            file.write_all(b"\n")?;
+        }
+        Ok(Self {
+            file: Mutex::new(file),
+            done,
+        })
+    }
+
+    fn has(&self, bucket: &str, key: &str, etag: &str, size: u64) -> bool {
+        self.done
+            .get(&(bucket.to_owned(), key.to_owned()))
+            .is_some_and(|(e, s)| e == etag && *s == size)
+    }
+
+    fn record(&self, bucket: &str, key: &str, etag: &str, size: u64) -> io::Result<()> {
+        let entry = Entry {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            etag: etag.to_owned(),
+            size,
+        };
+        let mut line = serde_json::to_vec(&entry).map_err(io::Error::other)?;
+        line.push(b'\n');
+        let mut file = self
+            .file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        file.write_all(&line)
+    }
+}
+
+/// Fetches the public keys of the copied digests' regions and times into `out/keys/`.
+fn save_keys(
+    session: &Arc<AwsSession>,
+    digests: &[LoadedDigest],
+    out: &Path,
+) -> Result<Vec<PathBuf>, ConfigError> {
+    let source = CloudTrailKeys::new(session.clone());
+    let dir = out.join(KEYS_DIR);
+    let mut written = Vec::new();
+    for range in key_ranges(digests) {
+        let keys = source.fetch(&range.region, range.start, range.end)?;
+        crate::keys::KeyRing::new().add_fetched(&keys, &cloudtrail::origin(&range.region))?;
+        let path = cloudtrail::save(&keys, &range.region, (range.start, range.end), &dir)
+            .map_err(|e| out_error(out, &e))?;
+        written.push(path);
+    }
+    Ok(written)
+}

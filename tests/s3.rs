@@ -1,0 +1,808 @@
+//! trailcheck against a real S3 server on 127.0.0.1 (moto), through a fault-injecting proxy
+//! (tests/s3/proxy.py): every verdict from S3 must equal the verdict on the same archive
+//! read from a folder; faults make files unverifiable, never deleted; `archive` copies a
+//! trail that then validates offline, and resumes.
+//!
+//! Needs `TRAILCHECK_TEST_S3` (moto's URL; `scripts/test` starts moto and sets it) and a
+//! Python with boto3 (`TRAILCHECK_TEST_PYTHON`, else `python3`). Without the variable every
+//! test here prints why and passes, so `cargo test` runs offline.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+use trailcheck::simulate::{BucketSwitch, Layout, Spec, TamperKind};
+
+const ACCOUNT: &str = "111122223333";
+
+/// The loopback servers a test talks to.
+struct Servers {
+    s3: String,
+    keystub: Option<String>,
+    python: String,
+}
+
+fn servers(test: &str) -> Option<Servers> {
+    let Some(s3) = std::env::var("TRAILCHECK_TEST_S3")
+        .ok()
+        .filter(|s| !s.is_empty())
+    else {
+        eprintln!(
+            "skipping {test}: TRAILCHECK_TEST_S3 is not set (scripts/test starts moto on \
+             127.0.0.1 and sets it)"
+        );
+        return None;
+    };
+    Some(Servers {
+        s3,
+        keystub: std::env::var("TRAILCHECK_TEST_KEYSTUB").ok(),
+        python: std::env::var("TRAILCHECK_TEST_PYTHON").unwrap_or_else(|_| "python3".into()),
+    })
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A bucket name of real length, unique to this test and run (moto has one namespace).
+fn bucket_name(test: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let salt = format!("{test}/{}/{:?}", std::process::id(), Instant::now());
+    for b in salt.bytes() {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("aws-cloudtrail-logs-{ACCOUNT}-{:08x}", hash as u32)
+}
+
+/// tests/s3/proxy.py in front of moto, stopped when dropped.
+struct Proxy {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Proxy {
+    fn start(servers: &Servers, delay_ms: u32) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port_file = dir.path().join("port");
+        let child = Command::new(&servers.python)
+            .arg(repo().join("tests/s3/proxy.py"))
+            .args([
+                "--upstream",
+                &servers.s3,
+                "--delay-ms",
+                &delay_ms.to_string(),
+            ])
+            .arg("--port-file")
+            .arg(&port_file)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("proxy starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let port = loop {
+            if let Some(port) = std::fs::read_to_string(&port_file)
+                .ok()
+                .and_then(|p| p.trim().parse().ok())
+            {
+                break port;
+            }
+            assert!(Instant::now() < deadline, "proxy did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Self {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn admin(&self, method: &str, path: &str, body: &str) -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("proxy answers");
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("request sent");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("answer read");
+        answer
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default()
+    }
+
+    fn fail(&self, rules: Value) {
+        self.admin("PUT", "/__proxy/rules", &rules.to_string());
+    }
+
+    /// Every request the proxy forwarded or failed: (method, path, status).
+    fn requests(&self) -> Vec<(String, String, u64)> {
+        self.requests_with_query()
+            .into_iter()
+            .map(|(m, p, _, s)| (m, p, s))
+            .collect()
+    }
+
+    /// Every request: (method, path, query, status).
+    fn requests_with_query(&self) -> Vec<(String, String, String, u64)> {
+        let list: Value = serde_json::from_str(&self.admin("GET", "/__proxy/requests", ""))
+            .expect("request log is JSON");
+        list.as_array()
+            .expect("a list")
+            .iter()
+            .map(|r| {
+                let field = |name: &str| r[name].as_str().unwrap_or_default().to_owned();
+                (
+                    field("method"),
+                    field("path"),
+                    field("query"),
+                    r["status"].as_u64().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Uploads an archive folder (one bucket, or one folder per bucket) into moto.
+fn upload(servers: &Servers, dir: &Path, bucket: Option<(&str, &str)>) {
+    let mut command = Command::new(&servers.python);
+    command
+        .arg(repo().join("tests/awscli/upload.py"))
+        .arg(dir)
+        .args(["--endpoint", &servers.s3]);
+    match bucket {
+        Some((name, region)) => command.args(["--bucket", name, "--bucket-region", region]),
+        None => command.arg("--per-bucket"),
+    };
+    let output = command.output().expect("upload.py runs");
+    assert!(
+        output.status.success(),
+        "upload.py: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A simulated trail in its own bucket, uploaded.
+fn uploaded(servers: &Servers, test: &str, mut spec: Spec) -> (Trail, String) {
+    let bucket = bucket_name(test);
+    spec.bucket = bucket.clone();
+    let trail = simulate(&spec);
+    upload(servers, &trail.archive(), Some((&bucket, "us-east-1")));
+    (trail, bucket)
+}
+
+/// Runs the binary with an environment that can only reach the loopback servers.
+fn run(servers: &Servers, dir: &Path, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trailcheck"));
+    command.args(args).current_dir(dir).env("NO_COLOR", "1");
+    for name in [
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT_URL_CLOUDTRAIL",
+    ] {
+        command.env_remove(name);
+    }
+    command
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    if let Some(stub) = &servers.keystub {
+        command.env("AWS_ENDPOINT_URL_CLOUDTRAIL", stub);
+    }
+    command.output().expect("trailcheck runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `validate SOURCE --format json` up to the trail's newest digest.
+fn validate_json(servers: &Servers, trail: &Trail, source: &str, extra: &[&str]) -> (i32, Value) {
+    let keys = trail.keys();
+    let end = trailcheck::time::display(trail.end());
+    let mut args = vec![
+        "validate",
+        source,
+        "--keys",
+        keys.to_str().expect("utf-8"),
+        "--end-time",
+        &end,
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let output = run(servers, trail.dir.path(), &args);
+    eprint!("{}", text(&output.stderr));
+    let json = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: stdout {} stderr {}",
+            text(&output.stdout),
+            text(&output.stderr)
+        )
+    });
+    (output.status.code().unwrap_or(-1), json)
+}
+
+/// (kind, bucket, key, status, cause) of every file of a JSON report.
+fn verdicts(report: &Value) -> BTreeSet<(String, String, String, String, String)> {
+    report["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| {
+            let field = |name: &str| f[name].as_str().unwrap_or_default().to_owned();
+            (
+                field("kind"),
+                field("bucket"),
+                field("key"),
+                field("status"),
+                field("cause"),
+            )
+        })
+        .collect()
+}
+
+fn s3_url(bucket: &str) -> String {
+    format!("s3://{bucket}")
+}
+
+#[test]
+fn clean_trail_from_s3_matches_the_folder_verdict_for_verdict() {
+    let Some(servers) = servers("clean_trail") else {
+        return;
+    };
+    let (trail, bucket) = uploaded(&servers, "clean", spec());
+    let proxy = Proxy::start(&servers, 0);
+    let url = proxy.url();
+    let archive = trail.archive();
+    let (local_code, local) =
+        validate_json(&servers, &trail, archive.to_str().expect("utf-8"), &[]);
+    let (code, remote) = validate_json(
+        &servers,
+        &trail,
+        &s3_url(&bucket),
+        &["--endpoint-url", &url],
+    );
+    assert_eq!((local_code, code), (0, 0), "{remote}");
+    assert_eq!(verdicts(&local), verdicts(&remote));
+    assert_eq!(
+        remote["files"].as_array().map(Vec::len),
+        Some(trail.manifest.files.len())
+    );
+    let requests = proxy.requests();
+    assert!(
+        requests.iter().all(|(m, _, _)| m == "GET"),
+        "only reads: {requests:?}"
+    );
+}
+
+#[test]
+fn every_tamper_kind_gets_the_same_verdicts_from_s3_as_from_a_folder() {
+    let Some(servers) = servers("every_tamper_kind") else {
+        return;
+    };
+    let proxy = Proxy::start(&servers, 0);
+    let url = proxy.url();
+    let kinds = [
+        TamperKind::ModifyLog,
+        TamperKind::AppendLog,
+        TamperKind::CorruptLog,
+        TamperKind::DeleteLog,
+        TamperKind::InsertLog,
+        TamperKind::ModifyDigest,
+        TamperKind::DeleteDigest,
+        TamperKind::DeleteDigests2,
+        TamperKind::MoveDigest,
+        TamperKind::UnknownKey,
+        TamperKind::BadSignature,
+        TamperKind::NoSignature,
+    ];
+    for kind in kinds {
+        let (trail, bucket) = uploaded(&servers, &format!("{kind:?}"), tampered(kind));
+        let archive = trail.archive();
+        let (local_code, local) =
+            validate_json(&servers, &trail, archive.to_str().expect("utf-8"), &[]);
+        let (code, remote) = validate_json(
+            &servers,
+            &trail,
+            &s3_url(&bucket),
+            &["--endpoint-url", &url],
+        );
+        assert_eq!(verdicts(&local), verdicts(&remote), "{kind:?}");
+        assert_eq!(local_code, code, "{kind:?}");
+        assert_ne!(code, 0, "{kind:?} went unnoticed");
+    }
+}
+
+#[test]
+fn access_denied_on_one_log_is_unverifiable_with_the_reason_and_the_run_goes_on() {
+    let Some(servers) = servers("access_denied") else {
+        return;
+    };
+    let (trail, bucket) = uploaded(&servers, "denied", spec());
+    let log = &logs_listed_by(&trail.manifest, &newest_digest(&trail))[0].to_owned();
+    let proxy = Proxy::start(&servers, 0);
+    proxy.fail(serde_json::json!([
+        {"path": log, "method": "GET", "status": 403, "code": "AccessDenied", "times": -1}
+    ]));
+    let url = proxy.url();
+    let (code, report) = validate_json(
+        &servers,
+        &trail,
+        &s3_url(&bucket),
+        &["--endpoint-url", &url],
+    );
+    assert_eq!(code, 3, "unverifiable only: {report}");
+    let files = report["files"].as_array().expect("files");
+    let denied = files
+        .iter()
+        .find(|f| f["key"] == log.as_str())
+        .expect("its verdict");
+    assert_eq!(denied["status"], "unverifiable");
+    let detail = denied["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("403") && detail.contains("AccessDenied"),
+        "{detail}"
+    );
+    let intact = files.iter().filter(|f| f["status"] == "intact").count();
+    assert_eq!(intact, files.len() - 1);
+}
+
+#[test]
+fn a_503_once_is_retried_and_the_file_verifies() {
+    let Some(servers) = servers("503_once") else {
+        return;
+    };
+    let (trail, bucket) = uploaded(&servers, "slowdown", spec());
+    let digest = newest_digest(&trail);
+    let log = logs_listed_by(&trail.manifest, &digest)[0].to_owned();
+    let proxy = Proxy::start(&servers, 0);
+    proxy.fail(serde_json::json!([
+        {"path": log, "method": "GET", "status": 503, "code": "SlowDown", "times": 1},
+        {"path": digest, "method": "GET", "status": 500, "code": "InternalError", "times": 1}
+    ]));
+    let url = proxy.url();
+    let (code, report) = validate_json(
+        &servers,
+        &trail,
+        &s3_url(&bucket),
+        &["--endpoint-url", &url],
+    );
+    assert_eq!(code, 0, "{report}");
+    for key in [&log, &digest] {
+        let tries: Vec<u64> = proxy
+            .requests()
+            .into_iter()
+            .filter(|(m, p, _)| m == "GET" && p.ends_with(key.as_str()))
+            .map(|(_, _, status)| status)
+            .collect();
+        assert_eq!(tries.len(), 2, "{key}: {tries:?}");
+        assert!(tries[0] >= 500 && tries[1] == 200, "{key}: {tries:?}");
+    }
+}
+
+#[test]
+fn throttling_that_outlasts_the_retries_is_unverifiable_never_deleted() {
+    let Some(servers) = servers("throttled") else {
+        return;
+    };
+    let (trail, bucket) = uploaded(&servers, "throttled", spec());
+    let log = logs_listed_by(&trail.manifest, &newest_digest(&trail))[0].to_owned();
+    let proxy = Proxy::start(&servers, 0);
+    proxy.fail(serde_json::json!([
+        {"path": log, "method": "GET", "status": 503, "code": "SlowDown", "times": -1}
+    ]));
+    let url = proxy.url();
+    let (code, report) = validate_json(
+        &servers,
+        &trail,
+        &s3_url(&bucket),
+        &["--endpoint-url", &url],
+    );
+    assert_eq!(code, 3, "{report}");
+    let files = report["files"].as_array().expect("files");
+    let throttled = files
+        .iter()
+        .find(|f| f["key"] == log.as_str())
+        .expect("verdict");
+    assert_eq!(throttled["status"], "unverifiable", "{throttled}");
+    assert!(
+        throttled["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("SlowDown")
+    );
+}
+
+#[test]
+fn a_chain_across_two_buckets_in_two_regions_is_followed() {
+    let Some(servers) = servers("two_buckets") else {
+        return;
+    };
+    let mut spec = spec();
+    spec.hours = 5;
+    spec.layout = Layout::PerBucket;
+    let (first, second) = (bucket_name("first"), bucket_name("second"));
+    spec.bucket = first.clone();
+    spec.bucket_switch = Some(BucketSwitch {
+        at_hour: 2,
+        bucket: second.clone(),
+    });
+    let trail = simulate(&spec);
+    let archive = trail.archive();
+    upload(&servers, &archive.join(&first), Some((&first, "us-east-1")));
+    upload(
+        &servers,
+        &archive.join(&second),
+        Some((&second, "eu-west-1")),
+    );
+    let proxy = Proxy::start(&servers, 0);
+    let url = proxy.url();
+    let start = trailcheck::time::display(trail.manifest.start);
+    let (code, report) = validate_json(
+        &servers,
+        &trail,
+        &s3_url(&second),
+        &["--endpoint-url", &url, "--start-time", &start],
+    );
+    assert_eq!(code, 0, "{report}");
+    let files = report["files"].as_array().expect("files");
+    let buckets: BTreeSet<&str> = files.iter().filter_map(|f| f["bucket"].as_str()).collect();
+    assert_eq!(buckets, BTreeSet::from([first.as_str(), second.as_str()]));
+    assert_eq!(files.len(), trail.manifest.files.len());
+    let locations: Vec<String> = proxy
+        .requests_with_query()
+        .into_iter()
+        .filter(|(m, _, q, _)| m == "GET" && q.trim_end_matches('=') == "location")
+        .map(|(_, p, _, _)| p.trim_end_matches('/').to_owned())
+        .collect();
+    assert_eq!(
+        BTreeSet::from_iter(locations.iter().map(String::as_str)),
+        BTreeSet::from([format!("/{first}").as_str(), format!("/{second}").as_str()]),
+        "GetBucketLocation once per bucket: {locations:?}"
+    );
+}
+
+#[test]
+fn listing_asks_only_for_the_day_folders_in_range() {
+    let Some(servers) = servers("days_in_range") else {
+        return;
+    };
+    let mut spec = spec();
+    spec.hours = 24 * 4;
+    spec.logs_per_hour = 1;
+    let (trail, bucket) = uploaded(&servers, "days", spec);
+    let proxy = Proxy::start(&servers, 0);
+    let url = proxy.url();
+    let from = trail.manifest.start + chrono::Duration::days(2) + chrono::Duration::hours(5);
+    let start = trailcheck::time::display(from);
+    let (code, report) = validate_json(
+        &servers,
+        &trail,
+        &s3_url(&bucket),
+        &[
+            "--endpoint-url",
+            &url,
+            "--start-time",
+            &start,
+            "--region",
+            "us-east-1",
+        ],
+    );
+    assert_eq!(code, 0, "{report}");
+    let listings: Vec<String> = proxy
+        .requests_with_query()
+        .into_iter()
+        .filter(|(m, p, q, _)| {
+            m == "GET"
+                && p.trim_end_matches('/') == format!("/{bucket}")
+                && q.contains("list-type=2")
+        })
+        .map(|(_, _, q, _)| q)
+        .collect();
+    let day_of = |q: &str| {
+        let prefix = q.split('&').find_map(|kv| kv.strip_prefix("prefix="))?;
+        let prefix = prefix.replace("%2F", "/");
+        let parts: Vec<&str> = prefix.trim_end_matches('/').rsplit('/').take(3).collect();
+        (parts.len() == 3 && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())))
+            .then(|| format!("{}/{}/{}", parts[2], parts[1], parts[0]))
+    };
+    let days: BTreeSet<String> = listings.iter().filter_map(|q| day_of(q)).collect();
+    let first = from.format("%Y/%m/%d").to_string();
+    let last = (trail.end() + chrono::Duration::hours(1))
+        .format("%Y/%m/%d")
+        .to_string();
+    assert!(days.iter().all(|d| *d >= first && *d <= last), "{days:?}");
+    assert!(days.contains(&first), "{days:?}");
+    // One listing per day folder and kind, a few to find the folders, and no whole-bucket one.
+    assert!(
+        listings.iter().all(|q| q.contains("prefix=")),
+        "{listings:?}"
+    );
+    assert!(
+        listings.iter().any(|q| q.contains("start-after=")),
+        "the first day starts after the start minute: {listings:?}"
+    );
+}
+
+/// `trailcheck archive s3://BUCKET OUT` up to the trail's newest digest.
+fn archive(servers: &Servers, trail: &Trail, bucket: &str, out: &Path, url: &str) -> Output {
+    let end = trailcheck::time::display(trail.end());
+    run(
+        servers,
+        trail.dir.path(),
+        &[
+            "archive",
+            &s3_url(bucket),
+            out.to_str().expect("utf-8"),
+            "--end-time",
+            &end,
+            "--endpoint-url",
+            url,
+        ],
+    )
+}
+
+/// `validate OUT` with no --keys, from a folder with no ./keys: the archive's own keys.
+fn validate_offline(servers: &Servers, trail: &Trail, out: &Path) -> (i32, Value) {
+    let elsewhere = tempfile::tempdir().expect("dir");
+    let end = trailcheck::time::display(trail.end());
+    let output = run(
+        servers,
+        elsewhere.path(),
+        &[
+            "validate",
+            out.to_str().expect("utf-8"),
+            "--end-time",
+            &end,
+            "--format",
+            "json",
+        ],
+    );
+    let json = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&output.stderr)));
+    (output.status.code().unwrap_or(-1), json)
+}
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files_under(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn archive_then_offline_validate_gives_the_verdicts_of_s3_including_the_newest_digest() {
+    let Some(servers) = servers("archive_offline") else {
+        return;
+    };
+    if servers.keystub.is_none() {
+        eprintln!(
+            "skipping archive_offline: TRAILCHECK_TEST_KEYSTUB (the ListPublicKeys stub) is not set"
+        );
+        return;
+    }
+    let mut spec = tampered(TamperKind::ModifyLog);
+    spec.backfill = true;
+    let (trail, bucket) = uploaded(&servers, "archive", spec);
+    let proxy = Proxy::start(&servers, 0);
+    let url = proxy.url();
+    let out = trail.dir.path().join("evidence");
+    let output = archive(&servers, &trail, &bucket, &out, &url);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("0 not copied"),
+        "{}",
+        text(&output.stdout)
+    );
+    let writes: Vec<_> = proxy
+        .requests()
+        .into_iter()
+        .filter(|(m, _, _)| m != "GET" && m != "HEAD")
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "archive never writes to the bucket: {writes:?}"
+    );
+    let key_files: Vec<_> = std::fs::read_dir(out.join("keys"))
+        .expect("keys folder")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        key_files.len() == 1 && key_files[0].starts_with("public-keys-us-east-1-"),
+        "{key_files:?}"
+    );
+
+    let (code, offline) = validate_offline(&servers, &trail, &out);
+    let (s3_code, online) = validate_json(
+        &servers,
+        &trail,
+        &s3_url(&bucket),
+        &["--endpoint-url", &url],
+    );
+    assert_eq!((code, s3_code), (1, 1), "{offline}");
+    assert_eq!(verdicts(&offline), verdicts(&online));
+    let newest = newest_digest(&trail);
+    let newest = offline["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .find(|f| f["key"] == newest.as_str())
+        .expect("the newest digest");
+    assert_eq!(newest["status"], "intact", "{newest}");
+}
+
+#[test]
+fn interrupted_archive_resumes_without_copying_again_what_is_there() {
+    let Some(servers) = servers("archive_resume") else {
+        return;
+    };
+    if servers.keystub.is_none() {
+        eprintln!("skipping archive_resume: TRAILCHECK_TEST_KEYSTUB is not set");
+        return;
+    }
+    let (trail, bucket) = uploaded(&servers, "resume", spec());
+    let out = trail.dir.path().join("evidence");
+
+    // A real interruption: killed while copying through a slow link.
+    let slow = Proxy::start(&servers, 40);
+    let end = trailcheck::time::display(trail.end());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trailcheck"))
+        .args(["archive", &s3_url(&bucket), out.to_str().expect("utf-8")])
+        .args([
+            "--end-time",
+            &end,
+            "--endpoint-url",
+            &slow.url(),
+            "--jobs",
+            "2",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("archive starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut files = Vec::new();
+        if out.is_dir() {
+            files_under(&out, &mut files);
+        }
+        if files
+            .iter()
+            .filter(|f| f.to_string_lossy().ends_with(".json.gz"))
+            .count()
+            >= 4
+            || Instant::now() > deadline
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(slow);
+
+    // Then a run where three logs cannot be read: it copies the rest and says what not.
+    let proxy = Proxy::start(&servers, 0);
+    let url = proxy.url();
+    let logs: Vec<String> = trail
+        .manifest
+        .files
+        .iter()
+        .filter(|f| f.kind == trailcheck::verdict::FileKind::Log)
+        .rev()
+        .take(3)
+        .map(|f| f.key.clone())
+        .collect();
+    for key in &logs {
+        // Whatever the killed run got to, these three are to be fetched again.
+        let _ = std::fs::remove_file(out.join(&bucket).join(key));
+    }
+    let rules: Vec<Value> = logs
+        .iter()
+        .map(|k| serde_json::json!({"path": k, "method": "GET", "status": 403, "code": "AccessDenied"}))
+        .collect();
+    proxy.fail(Value::Array(rules));
+    let output = archive(&servers, &trail, &bucket, &out, &url);
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("3 not copied"),
+        "{}",
+        text(&output.stdout)
+    );
+
+    // Resumed: only the three are fetched; everything else is found identical.
+    proxy.fail(serde_json::json!([]));
+    proxy.admin("DELETE", "/__proxy/requests", "");
+    let output = archive(&servers, &trail, &bucket, &out, &url);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let summary = text(&output.stdout);
+    let objects = trail.manifest.files.len();
+    assert!(
+        summary.contains(&format!("3 objects copied, {} already there", objects - 3)),
+        "{summary}"
+    );
+    let fetched: BTreeSet<String> = proxy
+        .requests()
+        .into_iter()
+        .filter(|(m, p, _)| m == "GET" && p.ends_with(".json.gz"))
+        .map(|(_, p, _)| p)
+        .collect();
+    assert_eq!(fetched.len(), 3, "{fetched:?}");
+    let mut files = Vec::new();
+    files_under(&out, &mut files);
+    assert!(
+        files
+            .iter()
+            .all(|f| !f.to_string_lossy().ends_with(".partial")),
+        "{files:?}"
+    );
+    let (code, report) = validate_offline(&servers, &trail, &out);
+    assert_eq!(code, 0, "{report}");
+}
+
+#[test]
+fn a_bad_s3_url_is_a_usage_error_naming_the_source() {
+    let dir = tempfile::tempdir().expect("dir");
+    for url in ["s3://Not_A_Bucket/x", "s3://"] {
+        let output = trailcheck(dir.path(), &["validate", url, "--keys", "."]);
+        assert_eq!(output.status.code(), Some(2), "{url}");
+        let err = text(&output.stderr);
+        assert!(
+            err.contains("SOURCE") && err.contains("s3://BUCKET"),
+            "{err}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+    let output = trailcheck(dir.path(), &["archive", "./folder", "out"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("archive copies from S3"));
+}
+
+fn newest_digest(trail: &Trail) -> String {
+    trail
+        .manifest
+        .files
+        .iter()
+        .filter(|f| f.kind == trailcheck::verdict::FileKind::Digest && !f.backfill)
+        .max_by_key(|f| f.time)
+        .map(|f| f.key.clone())
+        .expect("a digest")
+}
