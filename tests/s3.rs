@@ -108,20 +108,7 @@ impl Proxy {
     }
 
     fn admin(&self, method: &str, path: &str, body: &str) -> String {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("proxy answers");
-        write!(
-            stream,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\
-             Connection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .expect("request sent");
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("answer read");
-        answer
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .unwrap_or_default()
+        http(self.port, method, path, body)
     }
 
     fn fail(&self, rules: Value) {
@@ -154,6 +141,24 @@ impl Proxy {
             })
             .collect()
     }
+}
+
+/// One HTTP/1.1 request to a loopback admin API; the answer's body.
+fn http(port: u16, method: &str, path: &str, body: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("server answers");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("request sent");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer read");
+    answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default()
 }
 
 impl Drop for Proxy {
@@ -193,6 +198,11 @@ fn uploaded(servers: &Servers, test: &str, mut spec: Spec) -> (Trail, String) {
 
 /// Runs the binary with an environment that can only reach the loopback servers.
 fn run(servers: &Servers, dir: &Path, args: &[&str]) -> Output {
+    run_as(servers, dir, args, "testing")
+}
+
+/// Runs the binary with `access_key` as its AWS access key id: the key stub's scope.
+fn run_as(servers: &Servers, dir: &Path, args: &[&str], access_key: &str) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_trailcheck"));
     command.args(args).current_dir(dir).env("NO_COLOR", "1");
     for name in [
@@ -206,7 +216,7 @@ fn run(servers: &Servers, dir: &Path, args: &[&str]) -> Output {
         command.env_remove(name);
     }
     command
-        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_ACCESS_KEY_ID", access_key)
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_CONFIG_FILE", "/dev/null")
@@ -794,6 +804,131 @@ fn a_bad_s3_url_is_a_usage_error_naming_the_source() {
     let output = trailcheck(dir.path(), &["archive", "./folder", "out"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("archive copies from S3"));
+}
+
+/// The ListPublicKeys calls the key stub saw from `scope`: (region, start, end) in seconds.
+fn key_calls(stub: &str, scope: &str) -> Vec<(String, f64, f64)> {
+    let port: u16 = stub
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("stub port");
+    let calls: Value = serde_json::from_str(&http(
+        port,
+        "GET",
+        &format!("/admin/calls?scope={scope}"),
+        "",
+    ))
+    .expect("calls are JSON");
+    calls["calls"]
+        .as_array()
+        .expect("calls")
+        .iter()
+        .filter(|c| c["action"] == "CloudTrail_20131101.ListPublicKeys")
+        .map(|c| {
+            let time = |name: &str| c["params"][name].as_f64().unwrap_or(f64::NAN);
+            (
+                c["region"].as_str().unwrap_or_default().to_owned(),
+                time("StartTime"),
+                time("EndTime"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn without_keys_list_public_keys_is_asked_once_per_region_for_the_range_and_two_hours() {
+    let Some(servers) = servers("online_keys") else {
+        return;
+    };
+    let Some(stub) = servers.keystub.clone() else {
+        eprintln!("skipping online_keys: TRAILCHECK_TEST_KEYSTUB is not set");
+        return;
+    };
+    let mut spec = spec();
+    spec.regions = vec!["us-east-1".to_owned(), "eu-west-1".to_owned()];
+    let (trail, bucket) = uploaded(&servers, "online-keys", spec);
+    let proxy = Proxy::start(&servers, 0);
+    let scope = format!("AKIA{}", bucket_name("scope")[33..].to_uppercase());
+    let end = trailcheck::time::display(trail.end());
+    let output = run_as(
+        &servers,
+        trail.dir.path(),
+        &[
+            "validate",
+            &s3_url(&bucket),
+            "--end-time",
+            &end,
+            "--endpoint-url",
+            &proxy.url(),
+        ],
+        &scope,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let mut calls = key_calls(&stub, &scope);
+    calls.sort_by(|a, b| a.0.cmp(&b.0));
+    let regions: Vec<&str> = calls.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(regions, ["eu-west-1", "us-east-1"], "{calls:?}");
+    for (region, start, end) in &calls {
+        let times: Vec<f64> = trail
+            .manifest
+            .files
+            .iter()
+            .filter(|f| f.kind == trailcheck::verdict::FileKind::Digest && f.region == *region)
+            .map(|f| f.time.timestamp() as f64)
+            .collect();
+        let first = times.iter().copied().fold(f64::INFINITY, f64::min);
+        let last = times.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        assert_eq!((*start, *end), (first - 7200.0, last + 7200.0), "{region}");
+    }
+    assert!(text(&output.stdout).contains("Verdict: INTACT"));
+}
+
+#[test]
+fn keys_fetch_saves_keys_that_validate_offline() {
+    let Some(servers) = servers("keys_fetch") else {
+        return;
+    };
+    if servers.keystub.is_none() {
+        eprintln!("skipping keys_fetch: TRAILCHECK_TEST_KEYSTUB is not set");
+        return;
+    }
+    let trail = simulate(&spec());
+    let out = trail.dir.path().join("fetched-keys");
+    let output = run(
+        &servers,
+        trail.dir.path(),
+        &[
+            "keys",
+            "fetch",
+            "--region",
+            "us-east-1,eu-west-1",
+            "--start-time",
+            "2026-10-31",
+            "--end-time",
+            "2026-11-02",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(std::fs::read_dir(&out).expect("out").count(), 2);
+    let ring = trailcheck::keys::KeyRing::load_dir(&out).expect("saved keys load");
+    assert!(!ring.is_empty());
+    let archive = trail.archive();
+    let end = trailcheck::time::display(trail.end());
+    let output = trailcheck(
+        trail.dir.path(),
+        &[
+            "validate",
+            archive.to_str().expect("utf-8"),
+            "--keys",
+            out.to_str().expect("utf-8"),
+            "--end-time",
+            &end,
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
 }
 
 fn newest_digest(trail: &Trail) -> String {

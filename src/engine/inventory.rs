@@ -23,6 +23,9 @@ use super::{SPILL_OVER, Settings};
 /// How many folders deep below the source's root `AWSLogs/` is looked for: a trail's key
 /// prefix rarely has more than a few parts.
 const MAX_PREFIX_DEPTH: usize = 4;
+/// Past this many folders searched for `AWSLogs/`, the source is not a trail's bucket (or
+/// folder) but something much larger: the user is asked to name the trail's prefix.
+const MAX_SEARCHED_FOLDERS: usize = 1000;
 /// Ranges up to this many days list each day's folder directly; longer ones (and runs with
 /// no start time) first list which year, month and day folders exist.
 const MAX_BLIND_DAYS: i64 = 31;
@@ -135,9 +138,21 @@ fn account_roots(store: &dyn Store, settings: &Settings) -> Result<Vec<Dir>, Con
             bucket,
         })
         .collect();
+    let mut searched = 0;
     for _ in 0..=MAX_PREFIX_DEPTH {
         if level.is_empty() {
             break;
+        }
+        searched += level.len();
+        if searched > MAX_SEARCHED_FOLDERS {
+            return Err(ConfigError::Listing {
+                source_name: store.describe(),
+                what: "where AWSLogs/ is".to_owned(),
+                why: format!(
+                    "more than {MAX_SEARCHED_FOLDERS} folders searched; name the trail's key \
+                     prefix (s3://BUCKET/PREFIX, or the folder holding AWSLogs/)"
+                ),
+            });
         }
         let (found, deeper): (Vec<Dir>, Vec<Dir>) = subfolders(store, &level)?
             .into_iter()
@@ -434,6 +449,23 @@ mod tests {
         // Days 1..=4 hold 3 digests each; the end + 1 h still falls on day 4.
         assert_eq!(inventory.digests.len(), 12);
         assert_eq!(inventory.oldest_digest, Some(at(1, 0)));
+    }
+
+    #[test]
+    fn a_bucket_of_many_other_folders_asks_for_the_prefix() {
+        let mut store = store("");
+        for i in 0..1200 {
+            store.put(
+                BUCKET,
+                &format!("data/{i}/x"),
+                Vec::new(),
+                Metadata::default(),
+            );
+        }
+        let Err(e) = take_inventory(&store, &settings(None, at(4, 1))) else {
+            panic!("searched every folder");
+        };
+        assert!(e.to_string().contains("s3://BUCKET/PREFIX"), "{e}");
     }
 
     #[test]
