@@ -67,8 +67,27 @@ impl Store for Metered<'_> {
         self.store.buckets()
     }
 
+    // Every method is forwarded: a provided method left to its default here would hide the
+    // wrapped store's own (S3's StartAfter listing, delimiter listing, source prefix).
+    fn root(&self, bucket: &str) -> String {
+        self.store.root(bucket)
+    }
+
     fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, FetchError> {
         self.store.list(bucket, prefix)
+    }
+
+    fn list_after(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        start_after: &str,
+    ) -> Result<Vec<String>, FetchError> {
+        self.store.list_after(bucket, prefix, start_after)
+    }
+
+    fn folders(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, FetchError> {
+        self.store.folders(bucket, prefix)
     }
 
     fn get(&self, bucket: &str, key: &str) -> Result<Object, FetchError> {
@@ -101,6 +120,44 @@ mod tests {
     use super::*;
     use crate::store::memory::MemoryStore;
     use std::sync::Mutex;
+
+    /// A store whose provided methods all answer differently from the trait's defaults.
+    struct Distinct;
+
+    impl Store for Distinct {
+        fn describe(&self) -> String {
+            "distinct".to_owned()
+        }
+        fn buckets(&self) -> Vec<String> {
+            vec!["b".to_owned()]
+        }
+        fn root(&self, _bucket: &str) -> String {
+            "prefix/".to_owned()
+        }
+        fn list(&self, _bucket: &str, _prefix: &str) -> Result<Vec<String>, FetchError> {
+            Ok(Vec::new())
+        }
+        fn list_after(&self, _: &str, _: &str, after: &str) -> Result<Vec<String>, FetchError> {
+            Ok(vec![format!("after {after}")])
+        }
+        fn folders(&self, _bucket: &str, _prefix: &str) -> Result<Vec<String>, FetchError> {
+            Ok(vec!["folder/".to_owned()])
+        }
+        fn get(&self, _bucket: &str, _key: &str) -> Result<Object, FetchError> {
+            Err(FetchError::NotFound)
+        }
+    }
+
+    #[test]
+    fn the_meter_forwards_every_store_method() {
+        let metered = Metered::new(&Distinct, &Silent);
+        assert_eq!(metered.root("b"), "prefix/");
+        assert_eq!(
+            metered.list_after("b", "p", "k"),
+            Ok(vec!["after k".to_owned()])
+        );
+        assert_eq!(metered.folders("b", "p"), Ok(vec!["folder/".to_owned()]));
+    }
 
     #[derive(Default)]
     struct Recorder(Mutex<Vec<(char, u64)>>);
