@@ -6,19 +6,7 @@ use common::*;
 use trailcheck::simulate::TamperKind;
 
 fn validate(trail: &Trail, extra: &[&str]) -> std::process::Output {
-    let archive = trail.archive();
-    let keys = trail.keys();
-    let end = trailcheck::time::display(trail.end());
-    let mut args = vec![
-        "validate",
-        archive.to_str().expect("utf-8 path"),
-        "--keys",
-        keys.to_str().expect("utf-8 path"),
-        "--end-time",
-        &end,
-    ];
-    args.extend_from_slice(extra);
-    trailcheck(trail.dir.path(), &args)
+    trail.run_validate(extra)
 }
 
 fn stderr(output: &std::process::Output) -> String {

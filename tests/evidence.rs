@@ -19,21 +19,8 @@ use trailcheck::verdict::{Cause, ChainId, FileKind, FileVerdict, Report, Status}
 
 use common::*;
 
-/// Runs `validate` on `trail` up to its newest digest, with `extra` arguments.
-fn validate(trail: &Trail, extra: &[&str]) -> Output {
-    let archive = trail.archive();
-    let keys = trail.keys();
-    let end = trailcheck::time::display(trail.end());
-    let mut args = vec![
-        "validate",
-        archive.to_str().expect("utf-8 path"),
-        "--keys",
-        keys.to_str().expect("utf-8 path"),
-        "--end-time",
-        &end,
-    ];
-    args.extend_from_slice(extra);
-    trailcheck(trail.dir.path(), &args)
+fn validate(trail: &Trail, extra: &[&str]) -> std::process::Output {
+    trail.run_validate(extra)
 }
 
 fn stderr(output: &Output) -> String {

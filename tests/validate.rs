@@ -201,30 +201,28 @@ fn newest_digest_without_signature_metadata_is_unverifiable() {
     });
 }
 
+/// Leaves signature metadata on the newest digest only, as a plain `aws s3 sync` copy plus
+/// one `head-object` would.
+fn remove_sidecars_but_the_newest(trail: &Trail) {
+    let digests = trail.digests();
+    for file in &digests[..digests.len() - 1] {
+        let mut sidecar = trail.path(&file.bucket, &file.key).into_os_string();
+        sidecar.push(".meta.json");
+        std::fs::remove_file(sidecar).expect("sidecar removed");
+    }
+}
+
 #[test]
 fn only_the_newest_digest_needs_a_sidecar() {
     let trail = simulate(&spec());
-    let newest = trail.manifest.newest_digest_end;
-    for file in &trail.manifest.files {
-        if file.kind == FileKind::Digest && Some(file.time) != newest {
-            let mut sidecar = trail.path(&file.bucket, &file.key).into_os_string();
-            sidecar.push(".meta.json");
-            std::fs::remove_file(sidecar).expect("sidecar removed");
-        }
-    }
+    remove_sidecars_but_the_newest(&trail);
     assert_only(&trail.validate(), &[]);
 }
 
 #[test]
 fn sidecar_that_disagrees_with_the_successors_record_is_modified() {
     let trail = simulate(&spec());
-    let oldest = trail
-        .manifest
-        .files
-        .iter()
-        .filter(|f| f.kind == FileKind::Digest)
-        .min_by_key(|f| f.time)
-        .expect("a digest");
+    let oldest = trail.oldest_digest();
     let newest_sidecar = trail
         .manifest
         .files
@@ -411,13 +409,7 @@ fn time_range_takes_digests_in_range_plus_the_spill_over_hour() {
 fn logs_after_the_newest_digest_are_pending_on_a_live_trail_and_unverifiable_on_an_old_one() {
     let trail = simulate(&spec());
     // Drop the newest digest: its logs now come after the newest digest present.
-    let newest = trail
-        .manifest
-        .files
-        .iter()
-        .filter(|f| f.kind == FileKind::Digest)
-        .max_by_key(|f| f.time)
-        .expect("a digest");
+    let newest = trail.newest_digest();
     let path = trail.path(&newest.bucket, &newest.key);
     std::fs::remove_file(&path).expect("removed");
     let logs = logs_listed_by(&trail.manifest, &newest.key);
@@ -532,13 +524,7 @@ fn digest_that_cannot_be_read_is_unverifiable() {
 #[test]
 fn signature_algorithm_other_than_sha256_with_rsa_is_unverifiable() {
     let trail = simulate(&spec());
-    let newest = trail
-        .manifest
-        .files
-        .iter()
-        .filter(|f| f.kind == FileKind::Digest)
-        .max_by_key(|f| f.time)
-        .expect("a digest");
+    let newest = trail.newest_digest();
     let sidecar = trail.path(&newest.bucket, &format!("{}.meta.json", newest.key));
     let text = std::fs::read_to_string(&sidecar).expect("sidecar");
     std::fs::write(&sidecar, text.replace("SHA256withRSA", "SHA1withRSA")).expect("write");
@@ -576,14 +562,7 @@ fn past_end_time_on_an_archive_without_sidecars_uses_the_successor_out_of_range(
     let mut spec = spec();
     spec.hours = 6;
     let trail = simulate(&spec);
-    let newest = trail.manifest.newest_digest_end;
-    for file in &trail.manifest.files {
-        if file.kind == FileKind::Digest && Some(file.time) != newest {
-            let mut sidecar = trail.path(&file.bucket, &file.key).into_os_string();
-            sidecar.push(".meta.json");
-            std::fs::remove_file(sidecar).expect("sidecar removed");
-        }
-    }
+    remove_sidecars_but_the_newest(&trail);
     // End three hours before the newest digest: the newest digest in range (with the
     // spill-over hour) is two hours older than the archive's newest, and has no sidecar.
     let end = trail.end() - minutes(170);

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use tempfile::TempDir;
 use trailcheck::engine::{self, Settings};
 use trailcheck::keys::KeyRing;
-use trailcheck::simulate::{self, Manifest, Spec, TamperKind, TamperSpec, TestKeys};
+use trailcheck::simulate::{self, FileEntry, Manifest, Spec, TamperKind, TamperSpec, TestKeys};
 use trailcheck::store::local::LocalStore;
 use trailcheck::verdict::{Cause, FileKind, FileVerdict, Report, Status};
 
@@ -38,6 +38,40 @@ impl Trail {
             simulate::Layout::Mirror => self.archive().join(key),
             simulate::Layout::PerBucket => self.archive().join(bucket).join(key),
         }
+    }
+
+    /// The digests written, oldest first.
+    pub fn digests(&self) -> Vec<&FileEntry> {
+        let mut digests: Vec<&FileEntry> = (self.manifest.files.iter())
+            .filter(|f| f.kind == FileKind::Digest)
+            .collect();
+        digests.sort_by_key(|f| f.time);
+        digests
+    }
+
+    pub fn newest_digest(&self) -> &FileEntry {
+        self.digests().pop().expect("a digest")
+    }
+
+    pub fn oldest_digest(&self) -> &FileEntry {
+        self.digests().first().copied().expect("a digest")
+    }
+
+    /// Runs the `validate` command up to the newest digest, with `extra` arguments.
+    pub fn run_validate(&self, extra: &[&str]) -> Output {
+        let archive = self.archive();
+        let keys = self.keys();
+        let end = trailcheck::time::display(self.end());
+        let mut args = vec![
+            "validate",
+            archive.to_str().expect("utf-8 path"),
+            "--keys",
+            keys.to_str().expect("utf-8 path"),
+            "--end-time",
+            &end,
+        ];
+        args.extend_from_slice(extra);
+        trailcheck(self.dir.path(), &args)
     }
 
     /// Validates with the engine directly, up to the newest digest.
