@@ -18,6 +18,16 @@ pub enum Fetched {
     Gzip(GzipError),
 }
 
+impl Fetched {
+    /// The SHA-256 of the uncompressed first member, when it could be read as gzip.
+    pub fn sha256(&self) -> Option<Sha256> {
+        match self {
+            Fetched::Inflated(inflated) => Some(inflated.sha256),
+            _ => None,
+        }
+    }
+}
+
 /// Fetches a log and hashes its first gzip member.
 pub fn fetch(store: &dyn Store, bucket: &str, key: &str) -> Fetched {
     match store.get(bucket, key) {
@@ -49,12 +59,6 @@ pub fn check_with(task: &LogTask, fetched: impl FnOnce() -> Fetched) -> FileVerd
     verdict.actual_sha256 = actual;
     verdict.reference = Some(task.listed_by.clone());
     verdict
-}
-
-/// The SHA-256 of a log's uncompressed first member, when it can be read as gzip.
-pub fn content_hash(store: &dyn Store, bucket: &str, key: &str) -> Option<Sha256> {
-    let object = store.get(bucket, key).ok()?;
-    gzip::hash_stream(object.body).ok().map(|i| i.sha256)
 }
 
 type Judged = (Status, Cause, Option<Sha256>, Option<Sha256>);

@@ -222,9 +222,13 @@ fn run(store: &Metered, keys: Keys<'_>, settings: &Settings) -> Result<Report, C
     report.files.extend(checked);
     // Logs no digest vouches for are hashed too, so the report pins what was found.
     let mut unlisted = unlisted_logs(&inventory, &listed, &spans, settings);
-    unlisted
-        .par_iter_mut()
-        .for_each(|v| v.actual_sha256 = logs::content_hash(store, &v.bucket, &v.key));
+    unlisted.par_iter_mut().for_each(|v| {
+        let fetched = match prefetched.get(&(v.bucket.clone(), v.key.clone())) {
+            Some(fetched) => fetched.clone(),
+            None => logs::fetch(store, &v.bucket, &v.key),
+        };
+        v.actual_sha256 = fetched.sha256();
+    });
     report.files.extend(unlisted);
 
     report.found = found_span(&periods, start, settings.end);
