@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::AwsSession;
 use crate::cli::AwsArgs;
 use crate::cloudtrail::{self, CloudTrailKeys};
-use crate::config::{S3_JOBS, parse_source};
+use crate::config::{S3_JOBS, jobs, parse_source};
 use crate::engine::load::{self, LoadedDigest};
 use crate::engine::{SPILL_OVER, Settings, TrailSelector, inventory, key_ranges};
 use crate::error::ConfigError;
@@ -87,13 +87,7 @@ pub fn run(args: &ArchiveArgs) -> Result<Exit, ConfigError> {
     let session = Arc::new(AwsSession::open(&args.aws.options())?);
     let store = S3Store::new(session.clone(), location);
     fs::create_dir_all(&args.out).map_err(|e| out_error(&args.out, &e))?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(settings.jobs)
-        .build()
-        .map_err(|e| ConfigError::Option {
-            option: "--jobs",
-            why: e.to_string(),
-        })?;
+    let pool = crate::engine::worker_pool(settings.jobs)?;
     let archiver = Archiver::open(&store, &args.out)?;
     let (digests, tally) = pool.install(|| archiver.copy_all(&settings))?;
     let keys = save_keys(&session, &digests, &args.out)?;
@@ -130,7 +124,7 @@ fn plan(args: &ArchiveArgs, now: DateTime<Utc>) -> Result<(S3Location, Settings)
         .map(TrailSelector::from_arn)
         .transpose()
         .map_err(option("--trail-arn"))?;
-    let jobs = args.jobs.unwrap_or(S3_JOBS);
+    let jobs = jobs(args.jobs, S3_JOBS)?;
     Ok((
         location,
         Settings {

@@ -87,17 +87,7 @@ impl ValidateConfig {
             })?;
         let fail_on = parse_statuses(&args.fail_on)?;
         let s3 = parse_source(&args.path)?;
-        let jobs = match args.jobs {
-            None if s3.is_some() => S3_JOBS,
-            None => 0,
-            Some(n @ 1..=MAX_JOBS) => n,
-            Some(n) => {
-                return Err(ConfigError::Option {
-                    option: "--jobs",
-                    why: format!("{n} threads: use 1 to {MAX_JOBS}"),
-                });
-            }
-        };
+        let jobs = jobs(args.jobs, if s3.is_some() { S3_JOBS } else { 0 })?;
         if s3.is_none() && !args.path.exists() {
             return Err(ConfigError::SourceUnreadable {
                 path: args.path.clone(),
@@ -153,6 +143,19 @@ impl ValidateConfig {
 
 /// `--keys`, else the `keys` folder an archive carries (`trailcheck archive` writes it),
 /// else `./keys`.
+/// Checks `--jobs` for every command that takes it; `default` applies when it is not given
+/// (0: one thread per core).
+pub fn jobs(given: Option<usize>, default: usize) -> Result<usize, ConfigError> {
+    match given {
+        None => Ok(default),
+        Some(n @ 1..=MAX_JOBS) => Ok(n),
+        Some(n) => Err(ConfigError::Option {
+            option: "--jobs",
+            why: format!("{n} threads: use 1 to {MAX_JOBS}"),
+        }),
+    }
+}
+
 fn keys_dir(given: Option<&Path>, source: &Path) -> Result<PathBuf, ConfigError> {
     if let Some(dir) = given {
         return Ok(dir.to_owned());

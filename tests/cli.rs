@@ -144,3 +144,19 @@ fn jobs_out_of_range_is_a_usage_error_not_thousands_of_threads() {
     assert_usage_error(&validate(&trail, &["--jobs", "0"]), "--jobs");
     assert_eq!(validate(&trail, &["--jobs", "3"]).status.code(), Some(0));
 }
+
+#[test]
+fn archive_checks_jobs_the_same_way_before_any_request() {
+    let dir = tempfile::tempdir().expect("dir");
+    let output = trailcheck(
+        dir.path(),
+        &[
+            "archive",
+            "s3://aws-cloudtrail-logs-111122223333-5c9a1e07",
+            "out",
+            "--jobs",
+            "100000",
+        ],
+    );
+    assert_usage_error(&output, "--jobs");
+}

@@ -319,21 +319,7 @@ fn every_tamper_kind_gets_the_same_verdicts_from_s3_as_from_a_folder() {
     };
     let proxy = Proxy::start(&servers, 0);
     let url = proxy.url();
-    let kinds = [
-        TamperKind::ModifyLog,
-        TamperKind::AppendLog,
-        TamperKind::CorruptLog,
-        TamperKind::DeleteLog,
-        TamperKind::InsertLog,
-        TamperKind::ModifyDigest,
-        TamperKind::DeleteDigest,
-        TamperKind::DeleteDigests2,
-        TamperKind::MoveDigest,
-        TamperKind::UnknownKey,
-        TamperKind::BadSignature,
-        TamperKind::NoSignature,
-    ];
-    for kind in kinds {
+    for kind in TamperKind::ALL {
         let (trail, bucket) = uploaded(&servers, &format!("{kind:?}"), tampered(kind));
         let archive = trail.archive();
         let (local_code, local) =

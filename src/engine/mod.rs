@@ -143,14 +143,18 @@ pub fn validate_with(
     progress: &dyn Progress,
 ) -> Result<Report, ConfigError> {
     let store = Metered::new(store, progress);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(settings.jobs)
+    worker_pool(settings.jobs)?.install(|| run(&store, keys, settings))
+}
+
+/// The pool every parallel step of a command runs on: `jobs` threads, 0 for one per core.
+pub fn worker_pool(jobs: usize) -> Result<rayon::ThreadPool, ConfigError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
         .build()
         .map_err(|e| ConfigError::Option {
             option: "--jobs",
             why: e.to_string(),
-        })?;
-    pool.install(|| run(&store, keys, settings))
+        })
 }
 
 fn run(store: &Metered, keys: Keys<'_>, settings: &Settings) -> Result<Report, ConfigError> {
