@@ -85,37 +85,6 @@ impl Default for Hasher {
     }
 }
 
-/// A reader adapter that hashes and counts everything read through it.
-pub struct HashingReader<R> {
-    inner: R,
-    hasher: Hasher,
-    count: u64,
-}
-
-impl<R: Read> HashingReader<R> {
-    pub fn new(inner: R) -> Self {
-        Self {
-            inner,
-            hasher: Hasher::new(),
-            count: 0,
-        }
-    }
-
-    /// The hash and byte count of what has been read so far, and the inner reader.
-    pub fn finish(self) -> (Sha256, u64, R) {
-        (self.hasher.finish(), self.count, self.inner)
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.count += n as u64;
-        Ok(n)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
