@@ -4,7 +4,6 @@
 //! [`Sha256`] so a malformed value is caught where it is read, not where it is compared.
 
 use std::fmt;
-use std::io::{self, Read};
 
 /// A SHA-256 value.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
