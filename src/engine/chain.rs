@@ -57,6 +57,13 @@ pub struct LogTask {
     pub backfill: bool,
 }
 
+impl LogTask {
+    /// Where the log is: its bucket and key.
+    pub fn location(&self) -> (&str, &str) {
+        (&self.bucket, &self.key)
+    }
+}
+
 /// Everything one chain contributes to the report.
 #[derive(Debug, Default)]
 pub struct ChainOutcome {

@@ -15,7 +15,7 @@ pub mod lookup;
 pub mod progress;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use rayon::prelude::*;
@@ -201,33 +201,28 @@ fn run(store: &Metered, keys: Keys<'_>, settings: &Settings) -> Result<Report, C
         .collect();
 
     let tasks = dedupe(tasks);
-    let listed: BTreeSet<(String, String)> = tasks
-        .iter()
-        .map(|t| (t.bucket.clone(), t.key.clone()))
-        .collect();
+    let listed: HashSet<Location> = tasks.iter().map(LogTask::location).collect();
     let not_prefetched = tasks
         .iter()
-        .filter(|t| !prefetched.contains_key(&(t.bucket.clone(), t.key.clone())))
+        .filter(|t| !prefetched.contains_key(&t.location()))
         .count();
     store.queue(not_prefetched);
     let checked: Vec<FileVerdict> = tasks
         .par_iter()
-        .map(
-            |t| match prefetched.get(&(t.bucket.clone(), t.key.clone())) {
-                Some(fetched) => logs::check_with(t, || fetched.clone()),
-                None => {
-                    let verdict = logs::check(store, t);
-                    store.file_done();
-                    verdict
-                }
-            },
-        )
+        .map(|t| match prefetched.get(&t.location()) {
+            Some(fetched) => logs::check_with(t, || fetched.clone()),
+            None => {
+                let verdict = logs::check(store, t);
+                store.file_done();
+                verdict
+            }
+        })
         .collect();
     report.files.extend(checked);
     // Logs no digest vouches for are hashed too, so the report pins what was found.
     let mut unlisted = unlisted_logs(&inventory, &listed, &spans, settings);
     unlisted.par_iter_mut().for_each(|v| {
-        let fetched = match prefetched.get(&(v.bucket.clone(), v.key.clone())) {
+        let fetched = match prefetched.get(&(v.bucket.as_str(), v.key.as_str())) {
             Some(fetched) => fetched.clone(),
             None => logs::fetch(store, &v.bucket, &v.key),
         };
@@ -279,19 +274,22 @@ fn walk_chains<'k>(
     Ok((outcomes, keys))
 }
 
+/// A bucket and a key, borrowed: thousands of logs are looked up by it.
+type Location<'a> = (&'a str, &'a str);
+
 /// Fetches and hashes, in parallel, the logs listed in the store for `[start, end]`.
-fn prefetch_logs(
+fn prefetch_logs<'a>(
     store: &Metered,
-    inventory: &Inventory,
+    inventory: &'a Inventory,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-) -> HashMap<(String, String), logs::Fetched> {
-    let in_range: Vec<(&String, &String)> = inventory
+) -> HashMap<Location<'a>, logs::Fetched> {
+    let in_range: Vec<Location<'a>> = inventory
         .logs
         .iter()
         .flat_map(|((bucket, _), logs)| logs.iter().map(move |(key, t)| (bucket, key, *t)))
         .filter(|(_, _, delivered)| start <= *delivered && *delivered <= end)
-        .map(|(bucket, key, _)| (bucket, key))
+        .map(|(bucket, key, _)| (bucket.as_str(), key.as_str()))
         .collect();
     store.queue(in_range.len());
     in_range
@@ -299,7 +297,7 @@ fn prefetch_logs(
         .map(|(bucket, key)| {
             let fetched = logs::fetch(store, bucket, key);
             store.file_done();
-            ((bucket.clone(), key.clone()), fetched)
+            ((bucket, key), fetched)
         })
         .collect()
 }
@@ -366,20 +364,15 @@ pub fn key_ranges<'a>(digests: impl IntoIterator<Item = &'a LoadedDigest>) -> Ve
         .collect()
 }
 
-/// One task per log; where several digests list a log, an authentic one wins.
-fn dedupe(tasks: Vec<LogTask>) -> Vec<LogTask> {
-    let mut by_location: HashMap<(String, String), LogTask> = HashMap::new();
-    for task in tasks {
-        let location = (task.bucket.clone(), task.key.clone());
-        match by_location.get(&location) {
-            Some(existing) if existing.trusted || !task.trusted => {}
-            _ => {
-                by_location.insert(location, task);
-            }
-        }
-    }
-    let mut tasks: Vec<LogTask> = by_location.into_values().collect();
-    tasks.sort_by(|a, b| (&a.bucket, &a.key).cmp(&(&b.bucket, &b.key)));
+/// One task per log, in (bucket, key) order; where several digests list a log, the first
+/// authentic one wins (the sort is stable, so "first" is the walk's order).
+fn dedupe(mut tasks: Vec<LogTask>) -> Vec<LogTask> {
+    tasks.sort_by(|a, b| {
+        a.location()
+            .cmp(&b.location())
+            .then(b.trusted.cmp(&a.trusted))
+    });
+    tasks.dedup_by(|later, kept| later.location() == kept.location());
     tasks
 }
 
@@ -390,7 +383,7 @@ fn dedupe(tasks: Vec<LogTask>) -> Vec<LogTask> {
 /// the oldest digests would hide their logs.
 fn unlisted_logs(
     inventory: &Inventory,
-    listed: &BTreeSet<(String, String)>,
+    listed: &HashSet<Location<'_>>,
     spans: &[Span],
     settings: &Settings,
 ) -> Vec<FileVerdict> {
@@ -405,7 +398,7 @@ fn unlisted_logs(
         let from = settings.start.map(|start| logs_from(&coverage, start));
         for (key, delivered) in logs {
             let (bucket, f) = folder;
-            if listed.contains(&(bucket.clone(), key.clone()))
+            if listed.contains(&(bucket.as_str(), key.as_str()))
                 || from.is_some_and(|from| *delivered < from)
                 || *delivered > end
             {
