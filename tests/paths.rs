@@ -227,3 +227,45 @@ fn layout_detection_does_not_read_a_digest_symlinked_out_of_the_archive() {
         "{refused:?}"
     );
 }
+
+fn first_log(trail: &Trail) -> FileEntry {
+    trail
+        .manifest
+        .files
+        .iter()
+        .find(|f| f.kind == FileKind::Log)
+        .expect("a log")
+        .clone()
+}
+
+#[test]
+fn log_symlinked_to_a_file_inside_the_archive_is_followed() {
+    let trail = simulate(&spec());
+    let log = first_log(&trail);
+    let path = trail.path(&log.bucket, &log.key);
+    let elsewhere = trail.archive().join("kept-elsewhere.json.gz");
+    fs::rename(&path, &elsewhere).expect("move the log within the archive");
+    symlink(&elsewhere, &path).expect("symlink it back");
+
+    let report = trail.validate();
+    let verdict = find(&report, &log.key);
+    assert_eq!(verdict.status, Status::Intact, "{}", verdict.cause);
+}
+
+#[test]
+fn a_fifo_in_place_of_a_log_is_not_waited_on_and_not_intact() {
+    let trail = simulate(&spec());
+    let log = first_log(&trail);
+    let path = trail.path(&log.bucket, &log.key);
+    fs::remove_file(&path).expect("remove the log");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+
+    // Opening a FIFO for reading would block until a writer came; the run must finish.
+    let report = trail.validate();
+    let verdict = find(&report, &log.key);
+    assert_eq!(verdict.status, Status::Deleted, "{}", verdict.cause);
+}
