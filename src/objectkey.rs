@@ -3,7 +3,7 @@
 //! Keys come from listings an attacker may have shaped, so parsing is strict: a key that does
 //! not follow CloudTrail's naming is simply not a CloudTrail file and is left alone.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 /// The folder a trail writes into: `[PREFIX/]AWSLogs/[o-ORG/]ACCOUNT/<kind>/REGION/`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -98,7 +98,7 @@ fn parse_digest_file(folder: Folder, file: &str) -> Option<DigestName> {
     if !is_stamp(stamp, 6) {
         return None;
     }
-    let end = NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ").ok()?;
+    let end = stamp_time(stamp)?;
     Some(DigestName {
         folder,
         trail: trail.to_owned(),
@@ -118,7 +118,7 @@ fn parse_log_file(folder: Folder, file: &str) -> Option<LogName> {
     {
         return None;
     }
-    let delivered = NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%MZ").ok()?;
+    let delivered = stamp_time(stamp)?;
     Some(LogName {
         folder,
         delivered: delivered.and_utc(),
@@ -135,6 +135,27 @@ fn is_stamp(stamp: &str, time_digits: usize) -> bool {
         && b[8] == b'T'
         && b[9..9 + time_digits].iter().all(u8::is_ascii_digit)
         && b[9 + time_digits] == b'Z'
+}
+
+/// The time of a stamp that [`is_stamp`] accepted (`YYYYMMDDTHHMM[SS]Z`), as chrono's
+/// `%Y%m%dT%H%M[%S]Z` would parse it, second 60 included, without parsing a format string for
+/// each of the thousands of keys a run reads.
+fn stamp_time(stamp: &str) -> Option<NaiveDateTime> {
+    let b = stamp.as_bytes();
+    let number = |from: usize, to: usize| -> Option<u32> {
+        b.get(from..to)?.iter().try_fold(0u32, |n, d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let year = i32::try_from(number(0, 4)?).ok()?;
+    let date = NaiveDate::from_ymd_opt(year, number(4, 6)?, number(6, 8)?)?;
+    let (hour, minute) = (number(9, 11)?, number(11, 13)?);
+    let second = if b.len() == 16 { number(13, 15)? } else { 0 };
+    match second {
+        // chrono reads second 60 as a leap second: 59 s and a whole second of nanoseconds.
+        60 => date.and_hms_nano_opt(hour, minute, 59, 1_000_000_000),
+        _ => date.and_hms_opt(hour, minute, second),
+    }
 }
 
 fn is_account_id(s: &str) -> bool {
@@ -297,6 +318,35 @@ mod tests {
             &DIGEST.replace("20150817T150131Z", "+0150817T150131Z"),
         ] {
             assert_eq!(parse(key), None, "{key}");
+        }
+    }
+
+    #[test]
+    fn stamps_read_as_chrono_reads_them_leap_days_and_leap_seconds_included() {
+        let digests = [
+            "20261121T235959Z",
+            "20240229T120000Z",
+            "20250229T120000Z",
+            "20261301T000000Z",
+            "20261100T000000Z",
+            "20261121T240000Z",
+            "20261121T236000Z",
+            "20261121T235960Z",
+            "20261121T235961Z",
+            "00000101T000000Z",
+        ];
+        for stamp in digests {
+            let chrono = NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ").ok();
+            assert_eq!(stamp_time(stamp), chrono, "{stamp}");
+        }
+        for stamp in [
+            "20261121T2359Z",
+            "20240229T0000Z",
+            "20230229T0000Z",
+            "20261121T2460Z",
+        ] {
+            let chrono = NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%MZ").ok();
+            assert_eq!(stamp_time(stamp), chrono, "{stamp}");
         }
     }
 }
