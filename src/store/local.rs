@@ -5,6 +5,7 @@
 //! archive root: `../`, absolute keys and symlinks out of the root are refused.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::Read;
 use std::ops::ControlFlow;
@@ -41,7 +42,8 @@ pub struct LocalStore {
     layout: Layout,
     /// Folders already resolved through symlinks: a day folder holds many files, and
     /// resolving every component of every file's path costs more than hashing small logs.
-    resolved: Mutex<HashMap<PathBuf, Result<PathBuf, FetchError>>>,
+    /// Keyed by the path's bytes: hashing a `Path` walks its components, for every file.
+    resolved: Mutex<HashMap<OsString, Result<PathBuf, FetchError>>>,
 }
 
 impl LocalStore {
@@ -149,11 +151,11 @@ impl LocalStore {
     /// A folder's real path, checked to be inside the root; remembered.
     fn resolve_folder(&self, folder: &Path) -> Result<PathBuf, FetchError> {
         let mut cache = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(known) = cache.get(folder) {
+        if let Some(known) = cache.get(folder.as_os_str()) {
             return known.clone();
         }
         let resolved = self.resolve_inside(folder);
-        cache.insert(folder.to_owned(), resolved.clone());
+        cache.insert(folder.as_os_str().to_owned(), resolved.clone());
         resolved
     }
 
@@ -234,10 +236,10 @@ pub(crate) fn safe_component(name: &str) -> Option<&str> {
 /// `..` key, an empty component, or one holding `\` or NUL. Public so the path fuzz target
 /// can check that whatever it accepts stays below any root it is joined to.
 pub fn safe_relative(key: &str) -> Option<PathBuf> {
-    let mut path = PathBuf::new();
-    for part in key.split('/') {
-        path.push(safe_component(part)?);
+    if !key.split('/').all(|part| safe_component(part).is_some()) {
+        return None;
     }
+    let path = PathBuf::from(key);
     let only_normal = path.components().all(|c| matches!(c, Component::Normal(_)));
     (only_normal && !key.is_empty()).then_some(path)
 }
