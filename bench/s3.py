@@ -24,10 +24,10 @@ GET, so with it the benchmark measures moto. Needs a Python with awscli (and mot
 boto3 for --server moto; scripts/test installs them) and a release build of trailcheck
 (bench/s3.sh builds it).
 
-Measured on the 2-core machine, 2026-11-21, while other work there kept one core busy
-(the script prints how much): latency 2.8 s against 139 s for the CLI (49x), and 4.4 s (31x)
-with a full core taken; 2.3 s (60x) in a quieter moment by hand. cpu: 4.2 s against 9.4 s;
-with 1.03 cores left to it, 0.93x the CPU floor. Verdicts agreed on every file each time.
+Measured on the idle 2-core machine, 2026-11-21, one run of this script: latency 2.45 s
+(best of 3) against 139.8 s for the CLI's three runs, 57.0x; cpu 1.86 s against 10.2 s, 0.88x
+the CPU floor. Verdicts agreed on every file. Before zlib-rs was given its "std" feature (it
+then inflated and checked CRCs without SIMD) the latency case took 2.97 s, 45.1x.
 Against moto directly (no delay, a debug build) the latency case took 33 s, 24 s of which
 moto spent on its CPU: the reason for bench/s3_server.py.
 """

@@ -120,6 +120,49 @@ pub fn gzip(data: &[u8]) {
         _ => panic!("hash_stream {streamed:?} and inflate_bounded {bounded:?} disagree"),
     }
     assert!(!matches!(streamed, Err(GzipError::Io(_))), "{streamed:?}");
+    // trailcheck reads gzip members itself; flate2's reader is the independent oracle.
+    match (flate2_member(data), &bounded) {
+        (Some(Ok(expected)), Ok(content)) => assert_eq!(&expected, content),
+        (Some(Err(Flate2Says::TrailingData)), Err(GzipError::TrailingData)) => {}
+        // Past the limit, which of "too large" and a later corruption is met first depends on
+        // how each reader sizes its chunks.
+        (
+            Some(Err(Flate2Says::TooLarge)) | None,
+            Err(GzipError::TooLarge { .. } | GzipError::Invalid(_)),
+        ) => {}
+        (oracle, ours) => panic!("flate2 says {oracle:?}, trailcheck {ours:?}"),
+    }
+}
+
+#[derive(Debug)]
+enum Flate2Says {
+    TooLarge,
+    TrailingData,
+}
+
+/// One gzip member as flate2's own reader takes it: `None` when it is not a valid member (or
+/// is empty, which flate2 calls a clean end), else its content or why it is refused.
+fn flate2_member(data: &[u8]) -> Option<Result<Vec<u8>, Flate2Says>> {
+    use std::io::Read;
+    if data.is_empty() {
+        return None;
+    }
+    let mut source = data;
+    let mut content = Vec::new();
+    {
+        let decoder = flate2::bufread::GzDecoder::new(&mut source);
+        decoder
+            .take(GZIP_LIMIT + 1)
+            .read_to_end(&mut content)
+            .ok()?;
+    }
+    if content.len() as u64 > GZIP_LIMIT {
+        Some(Err(Flate2Says::TooLarge))
+    } else if !source.is_empty() {
+        Some(Err(Flate2Says::TrailingData))
+    } else {
+        Some(Ok(content))
+    }
 }
 
 /// Key-file loading. The first byte picks the form: a key file as given, or DER bytes
