@@ -9,7 +9,6 @@ use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::Read;
 use std::ops::ControlFlow;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 
@@ -118,33 +117,25 @@ impl LocalStore {
             return Err(FetchError::NotFound);
         };
         let candidate = self.resolve_folder(parent)?.join(name);
-        // One open that refuses a symlink (ELOOP) and does not wait on a FIFO, then a check
-        // on the open file: a path lookup less per file than looking before opening.
-        let opened = fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(&candidate);
-        let file = match opened {
-            Ok(file) => file,
+        // Looked at before it is opened, though a single O_NOFOLLOW open would save a path
+        // lookup: opening a FIFO waits for a writer, and opening a device node (a hostile
+        // tarball extracted as root can hold one) can act on the device.
+        let kind = match fs::symlink_metadata(&candidate) {
+            Ok(meta) => meta.file_type(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FetchError::NotFound),
-            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                return self.open_symlinked(&candidate);
-            }
             Err(e) => return Err(FetchError::Inaccessible(e.to_string())),
         };
-        match file.metadata() {
-            Ok(meta) if meta.is_file() => Ok(file),
-            Ok(_) => Err(FetchError::NotFound),
-            Err(e) => Err(FetchError::Inaccessible(e.to_string())),
-        }
-    }
-
-    /// A symlinked object: followed only when it resolves to a file inside the root.
-    fn open_symlinked(&self, link: &Path) -> Result<File, FetchError> {
-        let real = self.resolve_inside(link)?;
-        if !real.is_file() {
+        let real = if kind.is_symlink() {
+            let real = self.resolve_inside(&candidate)?;
+            if !real.is_file() {
+                return Err(FetchError::NotFound);
+            }
+            real
+        } else if kind.is_file() {
+            candidate
+        } else {
             return Err(FetchError::NotFound);
-        }
+        };
         File::open(&real).map_err(|e| FetchError::Inaccessible(e.to_string()))
     }
 
