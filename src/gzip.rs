@@ -3,6 +3,9 @@
 //! CloudTrail writes one gzip member per file. Anything after the end of that member
 //! (a second member, or junk) is tampering: a reader like `zcat` would show the appended
 //! data while the first member's hash still matches, so it is reported, never skipped.
+//!
+//! The member is read here (RFC 1952 header and trailer) around flate2's raw inflater, so each
+//! thread can keep one inflater and its buffers for every file it reads.
 
 use std::cell::Cell;
 use std::fmt;
@@ -12,7 +15,8 @@ use flate2::{Crc, Decompress, FlushDecompress, Status};
 
 use crate::hash::{Hasher, Sha256};
 
-/// Size of the read buffer for a log stream; also the memory one log costs.
+/// Size of each of a thread's two buffers (compressed in, inflated out): with its inflater,
+/// the memory a reading thread costs, whatever the size of the files.
 const BUFFER: usize = 64 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
