@@ -159,13 +159,7 @@ fn signed_digest_naming_a_parent_bucket_gets_it_refused() {
 #[test]
 fn log_folder_symlinked_out_of_the_archive_is_not_followed() {
     let trail = simulate(&spec());
-    let log = trail
-        .manifest
-        .files
-        .iter()
-        .find(|f| f.kind == FileKind::Log)
-        .expect("a log")
-        .clone();
+    let log = first_log(&trail);
     let day = trail
         .path(&log.bucket, &log.key)
         .parent()
