@@ -20,24 +20,13 @@ use common::*;
 use trailcheck::digest::{MAX_DIGEST_BYTES, MAX_LOG_ENTRIES};
 use trailcheck::engine::{self, Settings};
 use trailcheck::keys::KeyRing;
-use trailcheck::simulate::FileEntry;
 use trailcheck::store::local::LocalStore;
-use trailcheck::verdict::{Cause, DEFAULT_FAIL_ON, FileKind, Outcome, Report, Status};
-
-fn newest_digest(trail: &Trail) -> &FileEntry {
-    trail
-        .manifest
-        .files
-        .iter()
-        .filter(|f| f.kind == FileKind::Digest && !f.backfill)
-        .max_by_key(|f| f.time)
-        .expect("a digest")
-}
+use trailcheck::verdict::{Cause, DEFAULT_FAIL_ON, Outcome, Report, Status};
 
 /// Replaces the newest digest's bytes (its signature sidecar stays) and validates.
 fn validate_with_newest_digest(bytes: &[u8]) -> (String, Report) {
     let trail = simulate(&spec());
-    let digest = newest_digest(&trail).clone();
+    let digest = trail.newest_digest().clone();
     fs::write(trail.path(&digest.bucket, &digest.key), bytes).expect("write digest");
     (digest.key, validate_mirror(&trail, &digest.bucket))
 }
@@ -104,7 +93,7 @@ fn digest_nested_a_million_deep_is_modified_without_overflowing_the_stack() {
 #[test]
 fn digest_with_a_field_nested_a_million_deep_is_modified_without_overflowing_the_stack() {
     let trail = simulate(&spec());
-    let digest = newest_digest(&trail).clone();
+    let digest = trail.newest_digest().clone();
     let path = trail.path(&digest.bucket, &digest.key);
     let json = String::from_utf8(resign::gunzip(&fs::read(&path).expect("digest"))).expect("utf-8");
     let open = json.trim_end().strip_suffix('}').expect("a JSON object");

@@ -18,17 +18,6 @@ use trailcheck::simulate::FileEntry;
 use trailcheck::store::local::LocalStore;
 use trailcheck::verdict::{Cause, DEFAULT_FAIL_ON, FileKind, Outcome, Report, Status};
 
-fn newest_digest(trail: &Trail) -> FileEntry {
-    trail
-        .manifest
-        .files
-        .iter()
-        .filter(|f| f.kind == FileKind::Digest && !f.backfill)
-        .max_by_key(|f| f.time)
-        .expect("a digest")
-        .clone()
-}
-
 /// Keys that leave the root: parent steps, absolute paths, and the planted file's own path.
 fn hostile_keys(planted: &Path) -> Vec<String> {
     let absolute = planted.to_str().expect("utf-8 temp path").to_owned();
@@ -71,7 +60,7 @@ fn signed_digest_listing_logs_outside_the_root_gets_them_refused_not_read() {
     let planted = trail.dir.path().join("outside.json.gz");
     fs::write(&planted, resign::gzip(content)).expect("plant");
     let keys = hostile_keys(&planted);
-    let newest = newest_digest(&trail);
+    let newest = trail.newest_digest().clone();
     let bucket = newest.bucket.clone();
     resign::edit_and_sign(&trail.path(&bucket, &newest.key), |digest| {
         let logs = digest["logFiles"].as_array_mut().expect("logFiles");
@@ -99,7 +88,7 @@ fn signed_digest_listing_logs_outside_the_root_gets_them_refused_not_read() {
 #[test]
 fn signed_digest_naming_a_previous_digest_outside_the_root_gets_it_refused_not_read() {
     let trail = simulate(&spec());
-    let newest = newest_digest(&trail);
+    let newest = trail.newest_digest().clone();
     let newest_path = trail.path(&newest.bucket, &newest.key);
     let original: Value = resign::read_digest(&newest_path);
     let previous_key = original["previousDigestS3Object"]
@@ -134,7 +123,7 @@ fn signed_digest_naming_a_parent_bucket_gets_it_refused() {
     let mut spec = spec();
     spec.layout = trailcheck::simulate::Layout::PerBucket;
     let trail = simulate(&spec);
-    let newest = newest_digest(&trail);
+    let newest = trail.newest_digest().clone();
     let newest_path = trail.path(&newest.bucket, &newest.key);
     let mut digest = resign::read_digest(&newest_path);
     digest["previousDigestS3Bucket"] = json!("..");
@@ -185,7 +174,7 @@ fn log_folder_symlinked_out_of_the_archive_is_not_followed() {
 #[test]
 fn digest_symlinked_out_of_the_archive_is_refused_by_the_walk() {
     let trail = simulate(&spec());
-    let newest = newest_digest(&trail);
+    let newest = trail.newest_digest().clone();
     let previous_key =
         resign::read_digest(&trail.path(&newest.bucket, &newest.key))["previousDigestS3Object"]
             .as_str()
@@ -208,7 +197,7 @@ fn digest_symlinked_out_of_the_archive_is_refused_by_the_walk() {
 fn layout_detection_does_not_read_a_digest_symlinked_out_of_the_archive() {
     let trail = simulate(&spec());
     let root = tempfile::tempdir().expect("temp dir");
-    let newest = newest_digest(&trail);
+    let newest = trail.newest_digest().clone();
     let inside = root.path().join(&newest.key);
     fs::create_dir_all(inside.parent().expect("parent")).expect("folders");
     symlink(trail.path(&newest.bucket, &newest.key), &inside).expect("symlink");

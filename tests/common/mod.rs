@@ -49,12 +49,20 @@ impl Trail {
         digests
     }
 
+    /// The newest digest of the regular chains (a backfill digest is never the chain's head).
     pub fn newest_digest(&self) -> &FileEntry {
-        self.digests().pop().expect("a digest")
+        self.regular_digests().pop().expect("a digest")
     }
 
+    /// The oldest digest of the regular chains.
     pub fn oldest_digest(&self) -> &FileEntry {
-        self.digests().first().copied().expect("a digest")
+        self.regular_digests().first().copied().expect("a digest")
+    }
+
+    fn regular_digests(&self) -> Vec<&FileEntry> {
+        let mut digests = self.digests();
+        digests.retain(|f| !f.backfill);
+        digests
     }
 
     /// Runs the `validate` command up to the newest digest, with `extra` arguments.
