@@ -336,36 +336,48 @@ fn every_tamper_kind_gets_the_same_verdicts_from_s3_as_from_a_folder() {
     }
 }
 
+/// Validates a clean trail through the proxy while every GET of one listed log fails with
+/// `status` and `error_code`: the exit code, the report, and that log's verdict.
+fn validate_with_one_log_failing(
+    servers: &Servers,
+    name: &str,
+    status: u16,
+    error_code: &str,
+) -> (i32, Value, Value) {
+    let (trail, bucket) = uploaded(servers, name, spec());
+    let log = logs_listed_by(&trail.manifest, &trail.newest_digest().key)[0].to_owned();
+    let proxy = Proxy::start(servers, 0);
+    proxy.fail(serde_json::json!([
+        {"path": log, "method": "GET", "status": status, "code": error_code, "times": -1}
+    ]));
+    let url = proxy.url();
+    let (code, report) =
+        validate_json(servers, &trail, &s3_url(&bucket), &["--endpoint-url", &url]);
+    let verdict = report["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .find(|f| f["key"] == log.as_str())
+        .expect("the failing log's verdict")
+        .clone();
+    (code, report, verdict)
+}
+
 #[test]
 fn access_denied_on_one_log_is_unverifiable_with_the_reason_and_the_run_goes_on() {
     let Some(servers) = servers("access_denied") else {
         return;
     };
-    let (trail, bucket) = uploaded(&servers, "denied", spec());
-    let log = &logs_listed_by(&trail.manifest, &newest_digest(&trail))[0].to_owned();
-    let proxy = Proxy::start(&servers, 0);
-    proxy.fail(serde_json::json!([
-        {"path": log, "method": "GET", "status": 403, "code": "AccessDenied", "times": -1}
-    ]));
-    let url = proxy.url();
-    let (code, report) = validate_json(
-        &servers,
-        &trail,
-        &s3_url(&bucket),
-        &["--endpoint-url", &url],
-    );
+    let (code, report, denied) =
+        validate_with_one_log_failing(&servers, "denied", 403, "AccessDenied");
     assert_eq!(code, 3, "unverifiable only: {report}");
-    let files = report["files"].as_array().expect("files");
-    let denied = files
-        .iter()
-        .find(|f| f["key"] == log.as_str())
-        .expect("its verdict");
     assert_eq!(denied["status"], "unverifiable");
     let detail = denied["detail"].as_str().unwrap_or_default();
     assert!(
         detail.contains("403") && detail.contains("AccessDenied"),
         "{detail}"
     );
+    let files = report["files"].as_array().expect("files");
     let intact = files.iter().filter(|f| f["status"] == "intact").count();
     assert_eq!(intact, files.len() - 1);
 }
@@ -376,7 +388,7 @@ fn a_503_once_is_retried_and_the_file_verifies() {
         return;
     };
     let (trail, bucket) = uploaded(&servers, "slowdown", spec());
-    let digest = newest_digest(&trail);
+    let digest = trail.newest_digest().key.clone();
     let log = logs_listed_by(&trail.manifest, &digest)[0].to_owned();
     let proxy = Proxy::start(&servers, 0);
     proxy.fail(serde_json::json!([
@@ -408,25 +420,9 @@ fn throttling_that_outlasts_the_retries_is_unverifiable_never_deleted() {
     let Some(servers) = servers("throttled") else {
         return;
     };
-    let (trail, bucket) = uploaded(&servers, "throttled", spec());
-    let log = logs_listed_by(&trail.manifest, &newest_digest(&trail))[0].to_owned();
-    let proxy = Proxy::start(&servers, 0);
-    proxy.fail(serde_json::json!([
-        {"path": log, "method": "GET", "status": 503, "code": "SlowDown", "times": -1}
-    ]));
-    let url = proxy.url();
-    let (code, report) = validate_json(
-        &servers,
-        &trail,
-        &s3_url(&bucket),
-        &["--endpoint-url", &url],
-    );
+    let (code, report, throttled) =
+        validate_with_one_log_failing(&servers, "throttled", 503, "SlowDown");
     assert_eq!(code, 3, "{report}");
-    let files = report["files"].as_array().expect("files");
-    let throttled = files
-        .iter()
-        .find(|f| f["key"] == log.as_str())
-        .expect("verdict");
     assert_eq!(throttled["status"], "unverifiable", "{throttled}");
     assert!(
         throttled["detail"]
@@ -649,7 +645,7 @@ fn archive_then_offline_validate_gives_the_verdicts_of_s3_including_the_newest_d
     );
     assert_eq!((code, s3_code), (1, 1), "{offline}");
     assert_eq!(verdicts(&offline), verdicts(&online));
-    let newest = newest_digest(&trail);
+    let newest = trail.newest_digest().key.clone();
     let newest = offline["files"]
         .as_array()
         .expect("files")
@@ -915,15 +911,4 @@ fn keys_fetch_saves_keys_that_validate_offline() {
         ],
     );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-}
-
-fn newest_digest(trail: &Trail) -> String {
-    trail
-        .manifest
-        .files
-        .iter()
-        .filter(|f| f.kind == trailcheck::verdict::FileKind::Digest && !f.backfill)
-        .max_by_key(|f| f.time)
-        .map(|f| f.key.clone())
-        .expect("a digest")
 }
