@@ -15,12 +15,12 @@ use std::time::{Duration, Instant};
 
 use flate2::read::GzDecoder;
 use rayon::prelude::*;
-use trailcheck::engine::{self, Settings};
-use trailcheck::hash::Hasher;
-use trailcheck::keys::KeyRing;
-use trailcheck::simulate::{self, Spec, TestKeys};
-use trailcheck::store::local::LocalStore;
-use trailcheck::verdict::Status;
+use trailcheck_core::engine::{self, Settings};
+use trailcheck_core::hash::Hasher;
+use trailcheck_core::keys::KeyRing;
+use trailcheck_core::store::local::LocalStore;
+use trailcheck_core::verdict::Status;
+use trailcheck_sim::{Spec, TestKeys};
 
 const ROUNDS: usize = 5;
 
@@ -41,8 +41,8 @@ fn archive(days: u32, logs_per_hour: u32) -> (PathBuf, PathBuf, chrono::DateTime
     if !done.exists() {
         let _ = fs::remove_dir_all(&dir);
         let t = Instant::now();
-        let manifest = simulate::simulate(&spec, &archive).expect("simulate");
-        simulate::write_public_keys(&manifest.public_keys, &keys).expect("keys");
+        let manifest = trailcheck_sim::simulate(&spec, &archive).expect("simulate");
+        trailcheck_sim::write_public_keys(&manifest.public_keys, &keys).expect("keys");
         fs::write(&done, "").expect("marker");
         eprintln!(
             "generated {} files in {:.1?}",

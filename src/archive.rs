@@ -21,19 +21,19 @@ use md5::{Digest as _, Md5};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::aws::AwsSession;
 use crate::cli::AwsArgs;
-use crate::cloudtrail::{self, CloudTrailKeys};
 use crate::config::{S3_JOBS, jobs, parse_source};
-use crate::engine::load::{self, LoadedDigest};
-use crate::engine::{SPILL_OVER, Settings, TrailSelector, inventory, key_ranges};
-use crate::error::ConfigError;
 use crate::exit::Exit;
-use crate::objectkey::{self, ObjectName};
-use crate::store::local::{SIDECAR_SUFFIX, safe_component, safe_relative};
-use crate::store::s3::{Listed, S3Location, S3Store};
-use crate::store::{FetchError, Metadata};
-use crate::time;
+use trailcheck_aws::cloudtrail::{self, CloudTrailKeys};
+use trailcheck_aws::s3::{Listed, S3Location, S3Store};
+use trailcheck_aws::session::AwsSession;
+use trailcheck_core::engine::load::{self, LoadedDigest};
+use trailcheck_core::engine::{SPILL_OVER, Settings, TrailSelector, inventory, key_ranges};
+use trailcheck_core::error::ConfigError;
+use trailcheck_core::objectkey::{self, ObjectName};
+use trailcheck_core::store::local::{SIDECAR_SUFFIX, safe_component, safe_relative};
+use trailcheck_core::store::{FetchError, Metadata};
+use trailcheck_core::time;
 
 /// The record of completed copies, in the output folder: what each copy's ETag was, so a
 /// resumed run can tell an identical object without reading it, even when the ETag is not
@@ -87,7 +87,7 @@ pub fn run(args: &ArchiveArgs) -> Result<Exit, ConfigError> {
     let session = Arc::new(AwsSession::open(&args.aws.options())?);
     let store = S3Store::new(session.clone(), location);
     fs::create_dir_all(&args.out).map_err(|e| out_error(&args.out, &e))?;
-    let pool = crate::engine::worker_pool(settings.jobs)?;
+    let pool = trailcheck_core::engine::worker_pool(settings.jobs)?;
     let archiver = Archiver::open(&store, &args.out)?;
     let (digests, tally) = pool.install(|| archiver.copy_all(&settings))?;
     let keys = save_keys(&session, &digests, &args.out)?;
@@ -271,7 +271,10 @@ impl<'a> Archiver<'a> {
     fn logs_to_copy(
         &self,
         digests: &[LoadedDigest],
-        listed_logs: &BTreeMap<crate::engine::chain::FolderId, Vec<(String, DateTime<Utc>)>>,
+        listed_logs: &BTreeMap<
+            trailcheck_core::engine::chain::FolderId,
+            Vec<(String, DateTime<Utc>)>,
+        >,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> BTreeSet<(String, String)> {
@@ -299,7 +302,7 @@ impl<'a> Archiver<'a> {
             return (copied, None);
         };
         let content = File::open(&path)
-            .map_err(|e| crate::verdict::Cause::Unreadable(e.to_string()))
+            .map_err(|e| trailcheck_core::verdict::Cause::Unreadable(e.to_string()))
             .and_then(|f| load::parse(BufReader::new(f)));
         let metadata = read_sidecar_metadata(&path);
         let name = match objectkey::parse(key) {
@@ -553,7 +556,8 @@ fn save_keys(
     let mut written = Vec::new();
     for range in key_ranges(digests) {
         let keys = source.fetch(&range.region, range.start, range.end)?;
-        crate::keys::KeyRing::new().add_fetched(&keys, &cloudtrail::origin(&range.region))?;
+        trailcheck_core::keys::KeyRing::new()
+            .add_fetched(&keys, &cloudtrail::origin(&range.region))?;
         let path = cloudtrail::save(&keys, &range.region, (range.start, range.end), &dir)
             .map_err(|e| out_error(out, &e))?;
         written.push(path);

@@ -9,17 +9,17 @@ use std::path::{Path, PathBuf};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::archive;
-use crate::aws::AwsOptions;
-use crate::cloudtrail;
 use crate::config::ValidateConfig;
-use crate::engine;
-use crate::error::ConfigError;
 use crate::exit::Exit;
-use crate::hash::Sha256;
+use crate::keys;
 use crate::progress::Bar;
-use crate::report::{self, JsonSeal, RunInfo};
 use crate::simulate;
-use crate::verdict::Report;
+use trailcheck_aws::session::AwsOptions;
+use trailcheck_core::engine;
+use trailcheck_core::error::ConfigError;
+use trailcheck_core::hash::Sha256;
+use trailcheck_core::verdict::Report;
+use trailcheck_report::{self as report, JsonSeal, RunInfo};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -53,10 +53,10 @@ pub enum Command {
     Archive(archive::ArchiveArgs),
     /// CloudTrail's public keys.
     #[command(subcommand)]
-    Keys(cloudtrail::KeysCommand),
+    Keys(keys::KeysCommand),
     /// Write a signed synthetic trail (for tests and drills), optionally tampered.
     #[command(after_help = "Example:\n  \
-        trailcheck simulate /tmp/drill --key testdata/signing-keys/key-a.pem --keys-out /tmp/drill-keys \
+        trailcheck simulate /tmp/drill --key crates/trailcheck-sim/signing-keys/key-a.pem --keys-out /tmp/drill-keys \
         --hours 6 --regions us-east-1,eu-west-1 --tamper modify-log --tamper delete-digest")]
     Simulate(simulate::SimulateArgs),
     /// Print a shell completion script.
@@ -191,7 +191,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
             Exit::Intact
         }
         Command::Archive(args) => archive::run(&args).unwrap_or_else(|e| fatal(&e)),
-        Command::Keys(command) => match cloudtrail::run(&command) {
+        Command::Keys(command) => match keys::run(&command) {
             Ok(()) => Exit::Intact,
             Err(e) => fatal(&e),
         },

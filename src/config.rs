@@ -5,17 +5,17 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::aws::{AwsOptions, AwsSession};
 use crate::cli::ValidateArgs;
-use crate::cloudtrail::CloudTrailKeys;
-use crate::engine::{Settings, TrailSelector};
-use crate::error::ConfigError;
-use crate::keys::KeyRing;
-use crate::store::Store;
-use crate::store::local::LocalStore;
-use crate::store::s3::{S3Location, S3Store};
-use crate::time;
-use crate::verdict::Status;
+use trailcheck_aws::cloudtrail::CloudTrailKeys;
+use trailcheck_aws::s3::{S3Location, S3Store};
+use trailcheck_aws::session::{AwsOptions, AwsSession};
+use trailcheck_core::engine::{Settings, TrailSelector};
+use trailcheck_core::error::ConfigError;
+use trailcheck_core::keys::KeyRing;
+use trailcheck_core::store::Store;
+use trailcheck_core::store::local::LocalStore;
+use trailcheck_core::time;
+use trailcheck_core::verdict::Status;
 
 /// More worker threads than this only costs memory: work is bounded by cores and I/O.
 pub const MAX_JOBS: usize = 1024;

@@ -1,6 +1,6 @@
 //! Exit codes, mapped to numbers in one place.
 
-use crate::verdict::Outcome;
+use trailcheck_core::verdict::Outcome;
 
 /// How a run ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::engine::progress::Progress;
+use trailcheck_core::engine::progress::Progress;
 
 /// The shortest time between two redraws: faster is flicker, and costs the workers a lock.
 const REDRAW_EVERY: Duration = Duration::from_millis(100);

@@ -13,8 +13,8 @@ use std::process::Command;
 
 use common::*;
 use serde_json::Value;
-use trailcheck::simulate::{BucketSwitch, HourRange, Layout, Rotation, Spec, TamperKind, TestKeys};
-use trailcheck::verdict::{Cause, FileVerdict, Report, Status};
+use trailcheck_core::verdict::{Cause, FileVerdict, Report, Status};
+use trailcheck_sim::{BucketSwitch, HourRange, Layout, Rotation, Spec, TamperKind, TestKeys};
 
 fn python() -> Option<String> {
     if std::env::var("TRAILCHECK_TEST_AWSCLI").as_deref() != Ok("1") {
@@ -43,9 +43,9 @@ fn run_cli(python: &str, trail: &Trail) -> Value {
         .arg(trail.archive())
         .arg("--upload")
         .arg("--keys")
-        .arg(trail.keys().join(trailcheck::simulate::PUBLIC_KEYS_FILE))
+        .arg(trail.keys().join(trailcheck_sim::PUBLIC_KEYS_FILE))
         .arg("--end-time")
-        .arg(trailcheck::time::display(trail.end()));
+        .arg(trailcheck_core::time::display(trail.end()));
     if trail.manifest.layout == Layout::PerBucket {
         command.arg("--per-bucket");
     }

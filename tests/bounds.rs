@@ -17,11 +17,11 @@ use flate2::write::GzEncoder;
 use md5::{Digest as _, Md5};
 
 use common::*;
-use trailcheck::digest::{MAX_DIGEST_BYTES, MAX_LOG_ENTRIES};
-use trailcheck::engine::{self, Settings};
-use trailcheck::keys::KeyRing;
-use trailcheck::store::local::LocalStore;
-use trailcheck::verdict::{Cause, DEFAULT_FAIL_ON, Outcome, Report, Status};
+use trailcheck_core::digest::{MAX_DIGEST_BYTES, MAX_LOG_ENTRIES};
+use trailcheck_core::engine::{self, Settings};
+use trailcheck_core::keys::KeyRing;
+use trailcheck_core::store::local::LocalStore;
+use trailcheck_core::verdict::{Cause, DEFAULT_FAIL_ON, Outcome, Report, Status};
 
 /// Replaces the newest digest's bytes (its signature sidecar stays) and validates.
 fn validate_with_newest_digest(bytes: &[u8]) -> (String, Report) {
@@ -180,7 +180,7 @@ fn key_sizes_from_2048_to_8192_bits_are_accepted_and_others_refused() {
         (16384, false),
     ] {
         let der = rsa_der(bits);
-        assert_eq!(trailcheck::der::rsa_modulus_bits(&der), Ok(bits));
+        assert_eq!(trailcheck_core::der::rsa_modulus_bits(&der), Ok(bits));
         let result = KeyRing::new().add_json(key_file(&der).as_bytes(), "k.json".as_ref());
         assert_eq!(result.is_ok(), accepted, "{bits} bits: {result:?}");
     }

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use trailcheck::simulate::TamperKind;
+use trailcheck_sim::TamperKind;
 
 fn validate(trail: &Trail, extra: &[&str]) -> std::process::Output {
     trail.run_validate(extra)

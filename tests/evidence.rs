@@ -11,11 +11,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{TimeZone, Utc};
 use quick_xml::events::Event;
 use sha2::Digest as _;
-use trailcheck::engine::progress::Progress;
-use trailcheck::hash::Sha256;
-use trailcheck::report::{self, JsonSeal, Options, RunInfo};
-use trailcheck::simulate::TamperKind;
-use trailcheck::verdict::{Cause, ChainId, FileKind, FileVerdict, Report, Status};
+use trailcheck_core::engine::progress::Progress;
+use trailcheck_core::hash::Sha256;
+use trailcheck_core::verdict::{Cause, ChainId, FileKind, FileVerdict, Report, Status};
+use trailcheck_report::{JsonSeal, Options, RunInfo};
+use trailcheck_sim::TamperKind;
 
 use common::*;
 
@@ -210,7 +210,7 @@ fn every_untrusted_string_in_the_html_is_escaped() {
         }),
     };
     let mut out = Vec::new();
-    report::html(&hostile_report(), &opts, &run, &mut out).expect("rendered");
+    trailcheck_report::html(&hostile_report(), &opts, &run, &mut out).expect("rendered");
     let page = String::from_utf8(out).expect("utf-8");
     assert!(!page.contains("<script"), "no live script tag");
     assert!(!page.contains("<img"), "no live image tag");
@@ -221,7 +221,7 @@ fn every_untrusted_string_in_the_html_is_escaped() {
 #[test]
 fn escape_makes_a_script_key_inert() {
     assert_eq!(
-        report::escape_html("k<script>alert('x')</script>&"),
+        trailcheck_report::escape_html("k<script>alert('x')</script>&"),
         "k&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;"
     );
 }
@@ -329,7 +329,7 @@ fn junit_follows_fail_on() {
 #[test]
 fn junit_of_hostile_strings_is_well_formed() {
     let mut out = Vec::new();
-    report::junit(&hostile_report(), &Options::default(), &mut out).expect("rendered");
+    trailcheck_report::junit(&hostile_report(), &Options::default(), &mut out).expect("rendered");
     let xml = String::from_utf8(out).expect("utf-8");
     let counts = parse_junit(&xml);
     assert_eq!((counts.cases, counts.failures), (1, 1));
@@ -422,17 +422,18 @@ impl Progress for Counter {
 #[test]
 fn the_engine_reports_every_file_it_reads_and_the_bytes() {
     let trail = simulate(&spec());
-    let keys = trailcheck::keys::KeyRing::load_dir(&trail.keys()).expect("keys");
-    let store = trailcheck::store::local::LocalStore::open(&trail.archive(), None).expect("store");
-    let settings = trailcheck::engine::Settings {
+    let keys = trailcheck_core::keys::KeyRing::load_dir(&trail.keys()).expect("keys");
+    let store =
+        trailcheck_core::store::local::LocalStore::open(&trail.archive(), None).expect("store");
+    let settings = trailcheck_core::engine::Settings {
         start: None,
         end: trail.end(),
         trail: None,
         jobs: 2,
     };
     let counter = Counter::default();
-    let report =
-        trailcheck::engine::validate_observed(&store, &keys, &settings, &counter).expect("runs");
+    let report = trailcheck_core::engine::validate_observed(&store, &keys, &settings, &counter)
+        .expect("runs");
     let (total, done) = (counter.total.into_inner(), counter.done.into_inner());
     assert_eq!(total, report.files.len() as u64);
     assert_eq!(done, total);

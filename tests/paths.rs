@@ -13,10 +13,10 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use common::*;
-use trailcheck::hash::Sha256;
-use trailcheck::simulate::FileEntry;
-use trailcheck::store::local::LocalStore;
-use trailcheck::verdict::{Cause, DEFAULT_FAIL_ON, FileKind, Outcome, Report, Status};
+use trailcheck_core::hash::Sha256;
+use trailcheck_core::store::local::LocalStore;
+use trailcheck_core::verdict::{Cause, DEFAULT_FAIL_ON, FileKind, Outcome, Report, Status};
+use trailcheck_sim::FileEntry;
 
 /// Keys that leave the root: parent steps, absolute paths, and the planted file's own path.
 fn hostile_keys(planted: &Path) -> Vec<String> {
@@ -100,8 +100,8 @@ fn signed_digest_naming_a_previous_digest_outside_the_root_gets_it_refused_not_r
     let previous_path = trail.path(&newest.bucket, &previous_key);
     fs::copy(&previous_path, &planted).expect("plant digest");
     fs::copy(
-        trailcheck::simulate::sidecar_path(&previous_path),
-        trailcheck::simulate::sidecar_path(&planted),
+        trailcheck_sim::sidecar_path(&previous_path),
+        trailcheck_sim::sidecar_path(&planted),
     )
     .expect("plant sidecar");
 
@@ -121,7 +121,7 @@ fn signed_digest_naming_a_previous_digest_outside_the_root_gets_it_refused_not_r
 #[test]
 fn signed_digest_naming_a_parent_bucket_gets_it_refused() {
     let mut spec = spec();
-    spec.layout = trailcheck::simulate::Layout::PerBucket;
+    spec.layout = trailcheck_sim::Layout::PerBucket;
     let trail = simulate(&spec);
     let newest = trail.newest_digest().clone();
     let newest_path = trail.path(&newest.bucket, &newest.key);

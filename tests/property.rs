@@ -47,12 +47,12 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
 use common::*;
-use trailcheck::engine::{self, Settings};
-use trailcheck::keys::KeyRing;
-use trailcheck::objectkey::{self, ObjectName};
-use trailcheck::simulate::{self, FileEntry, Layout, Rotation, Spec, TestKeys};
-use trailcheck::store::local::LocalStore;
-use trailcheck::verdict::{Cause, DEFAULT_FAIL_ON, FileKind, Outcome, Report, Status};
+use trailcheck_core::engine::{self, Settings};
+use trailcheck_core::keys::KeyRing;
+use trailcheck_core::objectkey::{self, ObjectName};
+use trailcheck_core::store::local::LocalStore;
+use trailcheck_core::verdict::{Cause, DEFAULT_FAIL_ON, FileKind, Outcome, Report, Status};
+use trailcheck_sim::{FileEntry, Layout, Rotation, Spec, TestKeys};
 
 /// Cases per CI run unless `PROPTEST_CASES` says otherwise.
 const CI_CASES: u32 = 128;
@@ -276,15 +276,15 @@ fn other_key(file: &FileEntry, new: u64) -> String {
 fn copy_object(from: &Path, to: &Path) {
     fs::create_dir_all(to.parent().expect("a folder")).expect("folders");
     fs::copy(from, to).expect("copy");
-    let sidecar = simulate::sidecar_path(from);
+    let sidecar = trailcheck_sim::sidecar_path(from);
     if sidecar.exists() {
-        fs::copy(&sidecar, simulate::sidecar_path(to)).expect("copy sidecar");
+        fs::copy(&sidecar, trailcheck_sim::sidecar_path(to)).expect("copy sidecar");
     }
 }
 
 fn remove_object(path: &Path) {
     fs::remove_file(path).expect("delete");
-    let sidecar = simulate::sidecar_path(path);
+    let sidecar = trailcheck_sim::sidecar_path(path);
     if sidecar.exists() {
         fs::remove_file(sidecar).expect("delete sidecar");
     }
@@ -350,7 +350,7 @@ fn apply(trail: &Trail, change: &Change, pick: usize) -> Expect {
         Change::SignatureAlgorithm => {
             let all = digests(trail);
             let digest = all[pick % all.len()];
-            let sidecar = simulate::sidecar_path(&trail.path(&digest.bucket, &digest.key));
+            let sidecar = trailcheck_sim::sidecar_path(&trail.path(&digest.bucket, &digest.key));
             let mut json: serde_json::Value =
                 serde_json::from_slice(&fs::read(&sidecar).expect("sidecar")).expect("JSON");
             json["Metadata"]["signature-algorithm"] = "SHA1withRSA".into();
@@ -360,7 +360,7 @@ fn apply(trail: &Trail, change: &Change, pick: usize) -> Expect {
             let newest = newest_digests(trail);
             let digest = newest[pick % newest.len()];
             let path = trail.path(&digest.bucket, &digest.key);
-            fs::remove_file(simulate::sidecar_path(&path)).expect("delete sidecar");
+            fs::remove_file(trailcheck_sim::sidecar_path(&path)).expect("delete sidecar");
         }
     }
     if change.is_neutral() {
@@ -372,7 +372,7 @@ fn apply(trail: &Trail, change: &Change, pick: usize) -> Expect {
 
 /// Replaces one hex digit of the sidecar's signature with a different one, same case.
 fn change_signature(digest: &Path, at: usize, step: u8) {
-    let sidecar: PathBuf = simulate::sidecar_path(digest);
+    let sidecar: PathBuf = trailcheck_sim::sidecar_path(digest);
     let mut json: serde_json::Value =
         serde_json::from_slice(&fs::read(&sidecar).expect("sidecar")).expect("sidecar JSON");
     let signature = json["Metadata"]["signature"]

@@ -3,11 +3,11 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
-use trailcheck::hash::Sha256;
-use trailcheck::report::{self, Options};
-use trailcheck::verdict::{
+use trailcheck_core::hash::Sha256;
+use trailcheck_core::verdict::{
     Cause, ChainId, FileKind, FileVerdict, Gap, GapKind, KeyUse, Report, Status,
 };
+use trailcheck_report::Options;
 
 const ARN: &str = "arn:aws:cloudtrail:us-east-1:111122223333:trail/main";
 
@@ -86,7 +86,7 @@ fn verbose() -> Options {
 /// Renders text; returns (stdout, stderr).
 fn text(report: &Report, opts: &Options) -> (String, String) {
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    report::text(report, opts, &mut out, &mut err).unwrap();
+    trailcheck_report::text(report, opts, &mut out, &mut err).unwrap();
     (
         String::from_utf8(out).unwrap(),
         String::from_utf8(err).unwrap(),
@@ -95,7 +95,7 @@ fn text(report: &Report, opts: &Options) -> (String, String) {
 
 fn json(report: &Report, opts: &Options) -> (String, Value) {
     let mut out = Vec::new();
-    report::json(report, opts, &mut out).unwrap();
+    trailcheck_report::json(report, opts, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     let value = serde_json::from_str(&text).unwrap();
     (text, value)

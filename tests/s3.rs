@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
-use trailcheck::simulate::{BucketSwitch, Layout, Spec, TamperKind};
+use trailcheck_sim::{BucketSwitch, Layout, Spec, TamperKind};
 
 const ACCOUNT: &str = "111122223333";
 
@@ -235,7 +235,7 @@ fn text(bytes: &[u8]) -> String {
 /// `validate SOURCE --format json` up to the trail's newest digest.
 fn validate_json(servers: &Servers, trail: &Trail, source: &str, extra: &[&str]) -> (i32, Value) {
     let keys = trail.keys();
-    let end = trailcheck::time::display(trail.end());
+    let end = trailcheck_core::time::display(trail.end());
     let mut args = vec![
         "validate",
         source,
@@ -456,7 +456,7 @@ fn a_chain_across_two_buckets_in_two_regions_is_followed() {
     );
     let proxy = Proxy::start(&servers, 0);
     let url = proxy.url();
-    let start = trailcheck::time::display(trail.manifest.start);
+    let start = trailcheck_core::time::display(trail.manifest.start);
     let (code, report) = validate_json(
         &servers,
         &trail,
@@ -493,7 +493,7 @@ fn listing_asks_only_for_the_day_folders_in_range() {
     let proxy = Proxy::start(&servers, 0);
     let url = proxy.url();
     let from = trail.manifest.start + chrono::Duration::days(2) + chrono::Duration::hours(5);
-    let start = trailcheck::time::display(from);
+    let start = trailcheck_core::time::display(from);
     let (code, report) = validate_json(
         &servers,
         &trail,
@@ -545,7 +545,7 @@ fn listing_asks_only_for_the_day_folders_in_range() {
 
 /// `trailcheck archive s3://BUCKET OUT` up to the trail's newest digest.
 fn archive(servers: &Servers, trail: &Trail, bucket: &str, out: &Path, url: &str) -> Output {
-    let end = trailcheck::time::display(trail.end());
+    let end = trailcheck_core::time::display(trail.end());
     run(
         servers,
         trail.dir.path(),
@@ -564,7 +564,7 @@ fn archive(servers: &Servers, trail: &Trail, bucket: &str, out: &Path, url: &str
 /// `validate OUT` with no --keys, from a folder with no ./keys: the archive's own keys.
 fn validate_offline(servers: &Servers, trail: &Trail, out: &Path) -> (i32, Value) {
     let elsewhere = tempfile::tempdir().expect("dir");
-    let end = trailcheck::time::display(trail.end());
+    let end = trailcheck_core::time::display(trail.end());
     let output = run(
         servers,
         elsewhere.path(),
@@ -669,7 +669,7 @@ fn interrupted_archive_resumes_without_copying_again_what_is_there() {
 
     // A real interruption: killed while copying through a slow link.
     let slow = Proxy::start(&servers, 40);
-    let end = trailcheck::time::display(trail.end());
+    let end = trailcheck_core::time::display(trail.end());
     let mut child = Command::new(env!("CARGO_BIN_EXE_trailcheck"))
         .args(["archive", &s3_url(&bucket), out.to_str().expect("utf-8")])
         .args([
@@ -718,7 +718,7 @@ fn interrupted_archive_resumes_without_copying_again_what_is_there() {
         .manifest
         .files
         .iter()
-        .filter(|f| f.kind == trailcheck::verdict::FileKind::Log)
+        .filter(|f| f.kind == trailcheck_core::verdict::FileKind::Log)
         .rev()
         .take(3)
         .map(|f| f.key.clone())
@@ -832,7 +832,7 @@ fn without_keys_list_public_keys_is_asked_once_per_region_for_the_range_and_two_
     let (trail, bucket) = uploaded(&servers, "online-keys", spec);
     let proxy = Proxy::start(&servers, 0);
     let scope = format!("AKIA{}", bucket_name("scope")[33..].to_uppercase());
-    let end = trailcheck::time::display(trail.end());
+    let end = trailcheck_core::time::display(trail.end());
     let output = run_as(
         &servers,
         trail.dir.path(),
@@ -856,7 +856,7 @@ fn without_keys_list_public_keys_is_asked_once_per_region_for_the_range_and_two_
             .manifest
             .files
             .iter()
-            .filter(|f| f.kind == trailcheck::verdict::FileKind::Digest && f.region == *region)
+            .filter(|f| f.kind == trailcheck_core::verdict::FileKind::Digest && f.region == *region)
             .map(|f| f.time.timestamp() as f64)
             .collect();
         let first = times.iter().copied().fold(f64::INFINITY, f64::min);
@@ -895,10 +895,10 @@ fn keys_fetch_saves_keys_that_validate_offline() {
     );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert_eq!(std::fs::read_dir(&out).expect("out").count(), 2);
-    let ring = trailcheck::keys::KeyRing::load_dir(&out).expect("saved keys load");
+    let ring = trailcheck_core::keys::KeyRing::load_dir(&out).expect("saved keys load");
     assert!(!ring.is_empty());
     let archive = trail.archive();
-    let end = trailcheck::time::display(trail.end());
+    let end = trailcheck_core::time::display(trail.end());
     let output = trailcheck(
         trail.dir.path(),
         &[

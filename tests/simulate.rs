@@ -8,15 +8,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use base64::prelude::{BASE64_STANDARD, Engine};
-use clap::Parser;
 use md5::Md5;
 use ring::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use trailcheck::simulate::{
-    self, BucketSwitch, Layout, Manifest, Rotation, SimError, SimulateArgs, Spec, TestKeys,
-};
-use trailcheck::verdict::Status;
+use trailcheck_core::verdict::Status;
+use trailcheck_sim::{BucketSwitch, Layout, Manifest, Rotation, SimError, Spec, TestKeys};
 
 const DIGEST_FIELDS: [&str; 15] = [
     "awsAccountId",
@@ -76,8 +73,8 @@ struct Written {
 fn write(spec: &Spec) -> Written {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("trail");
-    let manifest = simulate::simulate(spec, &out).unwrap();
-    let keys_file = simulate::write_public_keys(&manifest.public_keys, dir.path()).unwrap();
+    let manifest = trailcheck_sim::simulate(spec, &out).unwrap();
+    let keys_file = trailcheck_sim::write_public_keys(&manifest.public_keys, dir.path()).unwrap();
     let keys = published_keys(&keys_file);
     let (objects, metadata) = read_tree(&out, spec.layout, &spec.bucket);
     Written {
@@ -366,7 +363,7 @@ fn clean_trail_verifies_end_to_end() {
     assert_eq!(w.logs().len(), 24);
     assert!(w.manifest.tampered.is_empty());
     assert!(
-        !w.out.join(simulate::MANIFEST_FILE).exists(),
+        !w.out.join(trailcheck_sim::MANIFEST_FILE).exists(),
         "the archive stays clean"
     );
 }
@@ -485,7 +482,7 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
 fn a_few_hours_are_written_quickly() {
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    simulate::simulate(&small_spec(), dir.path()).unwrap();
+    trailcheck_sim::simulate(&small_spec(), dir.path()).unwrap();
     let took = started.elapsed();
     // Well under a second on an idle machine; the margin absorbs a busy one.
     assert!(took.as_secs_f64() < 3.0, "took {took:?}");
@@ -535,7 +532,7 @@ fn rotation_signs_later_digests_with_the_second_key() {
         .manifest
         .files
         .iter()
-        .filter(|f| f.kind == trailcheck::verdict::FileKind::Digest)
+        .filter(|f| f.kind == trailcheck_core::verdict::FileKind::Digest)
         .map(|f| {
             let d = w.digests().into_iter().find(|d| d.key == f.key).unwrap();
             (
@@ -641,7 +638,7 @@ fn organization_trail_with_prefix_puts_both_in_every_key() {
 }
 
 /// Runs one tampering on a 6-hour trail and returns the trail and its one manifest record.
-fn tampered(tamper: &str) -> (Written, trailcheck::simulate::Tampering) {
+fn tampered(tamper: &str) -> (Written, trailcheck_sim::Tampering) {
     let w = write(&with_tamper(tamper));
     assert_eq!(w.manifest.tampered.len(), 1);
     let t = w.manifest.tampered[0].clone();
@@ -867,36 +864,35 @@ fn several_tamperings_land_on_separate_evidence() {
 
 #[test]
 fn command_line_writes_trail_keys_and_manifest() {
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: SimulateArgs,
-    }
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let keys = dir.path().join("keys");
-    let cli = Cli::parse_from([
-        "simulate",
-        out.to_str().unwrap(),
-        "--hours",
-        "3",
-        "--logs-per-hour",
-        "2",
-        "--regions",
-        "eu-west-1",
-        "--rotate-at-hour",
-        "1",
-        "--tamper",
-        "append-log@eu-west-1:1",
-        "--tamper",
-        "unknown-key",
-        "--keys-out",
-        keys.to_str().unwrap(),
-        "--manifest",
-        "--seed",
-        "9",
-    ]);
-    simulate::run(&cli.args).unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_trailcheck"))
+        .args([
+            "simulate",
+            out.to_str().unwrap(),
+            "--hours",
+            "3",
+            "--logs-per-hour",
+            "2",
+            "--regions",
+            "eu-west-1",
+            "--rotate-at-hour",
+            "1",
+            "--tamper",
+            "append-log@eu-west-1:1",
+            "--tamper",
+            "unknown-key",
+            "--keys-out",
+            keys.to_str().unwrap(),
+            "--manifest",
+            "--seed",
+            "9",
+        ])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
     let manifest: Value =
         serde_json::from_slice(&fs::read(out.join("simulation.json")).unwrap()).unwrap();
     assert_eq!(
@@ -910,48 +906,11 @@ fn command_line_writes_trail_keys_and_manifest() {
 }
 
 #[test]
-fn command_line_key_files_and_relative_start() {
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: SimulateArgs,
-    }
-    let key = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/signing-keys/key-b.pem");
-    let cli = Cli::parse_from([
-        "simulate",
-        "out",
-        "--key",
-        key.to_str().unwrap(),
-        "--now",
-        "2026-12-01T10:20:00Z",
-    ]);
-    let spec = cli.args.to_spec(chrono::Utc::now()).unwrap();
-    assert_eq!(
-        spec.key.fingerprint(),
-        TestKeys::embedded().unwrap().b.fingerprint()
-    );
-    assert_eq!(
-        trailcheck::time::display(spec.start),
-        "2026-12-01T04:00:00Z"
-    );
-    let cli = Cli::parse_from([
-        "simulate",
-        "out",
-        "--key",
-        key.to_str().unwrap(),
-        "--rotate-at-hour",
-        "2",
-    ]);
-    let err = cli.args.to_spec(chrono::Utc::now()).unwrap_err();
-    assert!(err.to_string().contains("one more --key"), "{err}");
-}
-
-#[test]
 fn refuses_a_folder_with_files_and_a_mirror_of_two_buckets() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("old.txt"), "x").unwrap();
     assert!(matches!(
-        simulate::simulate(&small_spec(), dir.path()),
+        trailcheck_sim::simulate(&small_spec(), dir.path()),
         Err(SimError::OutNotEmpty { .. })
     ));
     let mut spec = small_spec();
@@ -959,6 +918,6 @@ fn refuses_a_folder_with_files_and_a_mirror_of_two_buckets() {
         at_hour: 2,
         bucket: "other-bucket".to_owned(),
     });
-    let err = simulate::simulate(&spec, &dir.path().join("new")).unwrap_err();
+    let err = trailcheck_sim::simulate(&spec, &dir.path().join("new")).unwrap_err();
     assert!(err.to_string().contains("per-bucket"), "{err}");
 }

@@ -4,10 +4,10 @@
 mod common;
 
 use common::*;
-use trailcheck::simulate::{BucketSwitch, HourRange, Layout, Rotation, TamperKind, TestKeys};
-use trailcheck::verdict::{Cause, DEFAULT_FAIL_ON, FileKind, GapKind, Outcome, Status};
+use trailcheck_core::verdict::{Cause, DEFAULT_FAIL_ON, FileKind, GapKind, Outcome, Status};
+use trailcheck_sim::{BucketSwitch, HourRange, Layout, Rotation, TamperKind, TestKeys};
 
-fn the_tampered(trail: &Trail) -> &trailcheck::simulate::Tampering {
+fn the_tampered(trail: &Trail) -> &trailcheck_sim::Tampering {
     trail
         .manifest
         .tampered
@@ -107,8 +107,8 @@ fn unreferenced_log_inserted_in_a_covered_hour() {
     assert_only(&report, &[(&t.key, Status::Unreferenced, Cause::NotListed)]);
     // The evidence pins what was found.
     let bytes = std::fs::read(trail.path(&t.bucket, &t.key)).expect("inserted log");
-    let content = trailcheck::gzip::inflate_bounded(&bytes[..], 1 << 30).expect("gzip");
-    let found = trailcheck::hash::Sha256::of(&content);
+    let content = trailcheck_core::gzip::inflate_bounded(&bytes[..], 1 << 30).expect("gzip");
+    let found = trailcheck_core::hash::Sha256::of(&content);
     assert_eq!(find(&report, &t.key).actual_sha256, Some(found));
     assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Tampered);
 }
@@ -380,12 +380,12 @@ fn trail_arn_selects_one_trail() {
     let trail = simulate(&spec());
     let arn = trail.manifest.trail_arns[0].clone();
     let report = trail.validate_with(|s| {
-        s.trail = Some(trailcheck::engine::TrailSelector::from_arn(&arn).expect("arn"));
+        s.trail = Some(trailcheck_core::engine::TrailSelector::from_arn(&arn).expect("arn"));
     });
     assert_only(&report, &[]);
     let other = arn.replace("management-events", "another-trail");
     let report = trail.validate_with(|s| {
-        s.trail = Some(trailcheck::engine::TrailSelector::from_arn(&other).expect("arn"));
+        s.trail = Some(trailcheck_core::engine::TrailSelector::from_arn(&other).expect("arn"));
     });
     assert!(report.files.is_empty());
     assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Incomplete);
@@ -494,7 +494,7 @@ fn modified_digest_that_is_not_json() {
 #[test]
 fn modified_digest_that_lacks_a_required_field() {
     let (trail, key, logs) = with_digest_bytes(|original| {
-        let content = trailcheck::gzip::inflate_bounded(original, 1 << 20).expect("inflate");
+        let content = trailcheck_core::gzip::inflate_bounded(original, 1 << 20).expect("inflate");
         let mut json: serde_json::Value = serde_json::from_slice(&content).expect("json");
         json.as_object_mut()
             .expect("object")

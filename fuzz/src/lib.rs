@@ -16,17 +16,17 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use md5::{Digest as _, Md5};
 
-use trailcheck::der;
-use trailcheck::digest::{MAX_LOG_ENTRIES, SHA256_WITH_RSA};
-use trailcheck::engine::judge::{SuccessorClaim, judge};
-use trailcheck::engine::load::{self, LoadedDigest};
-use trailcheck::gzip::{self, GzipError};
-use trailcheck::hash::Sha256;
-use trailcheck::keys::KeyRing;
-use trailcheck::objectkey::{self, ObjectName};
-use trailcheck::store::Metadata;
-use trailcheck::store::local::safe_relative;
-use trailcheck::verdict::Status;
+use trailcheck_core::der;
+use trailcheck_core::digest::{MAX_LOG_ENTRIES, SHA256_WITH_RSA};
+use trailcheck_core::engine::judge::{SuccessorClaim, judge};
+use trailcheck_core::engine::load::{self, LoadedDigest};
+use trailcheck_core::gzip::{self, GzipError};
+use trailcheck_core::hash::Sha256;
+use trailcheck_core::keys::KeyRing;
+use trailcheck_core::objectkey::{self, ObjectName};
+use trailcheck_core::store::Metadata;
+use trailcheck_core::store::local::safe_relative;
+use trailcheck_core::verdict::Status;
 
 /// The inflate limit of the gzip target: small, so a bomb costs a megabyte, not 64 MiB.
 pub const GZIP_LIMIT: u64 = 1024 * 1024;

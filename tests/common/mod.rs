@@ -6,11 +6,11 @@ use std::process::{Command, Output};
 
 use chrono::{DateTime, Duration, Utc};
 use tempfile::TempDir;
-use trailcheck::engine::{self, Settings};
-use trailcheck::keys::KeyRing;
-use trailcheck::simulate::{self, FileEntry, Manifest, Spec, TamperKind, TamperSpec, TestKeys};
-use trailcheck::store::local::LocalStore;
-use trailcheck::verdict::{Cause, FileKind, FileVerdict, Report, Status};
+use trailcheck_core::engine::{self, Settings};
+use trailcheck_core::keys::KeyRing;
+use trailcheck_core::store::local::LocalStore;
+use trailcheck_core::verdict::{Cause, FileKind, FileVerdict, Report, Status};
+use trailcheck_sim::{FileEntry, Manifest, Spec, TamperKind, TamperSpec, TestKeys};
 
 /// A simulated trail on disk with its keys.
 pub struct Trail {
@@ -35,8 +35,8 @@ impl Trail {
     /// The path of an object of this trail.
     pub fn path(&self, bucket: &str, key: &str) -> PathBuf {
         match self.manifest.layout {
-            simulate::Layout::Mirror => self.archive().join(key),
-            simulate::Layout::PerBucket => self.archive().join(bucket).join(key),
+            trailcheck_sim::Layout::Mirror => self.archive().join(key),
+            trailcheck_sim::Layout::PerBucket => self.archive().join(bucket).join(key),
         }
     }
 
@@ -69,7 +69,7 @@ impl Trail {
     pub fn run_validate(&self, extra: &[&str]) -> Output {
         let archive = self.archive();
         let keys = self.keys();
-        let end = trailcheck::time::display(self.end());
+        let end = trailcheck_core::time::display(self.end());
         let mut args = vec![
             "validate",
             archive.to_str().expect("utf-8 path"),
@@ -126,8 +126,8 @@ pub fn tampered(kind: TamperKind) -> Spec {
 
 pub fn simulate(spec: &Spec) -> Trail {
     let dir = tempfile::tempdir().expect("temp dir");
-    let manifest = simulate::simulate(spec, &dir.path().join("archive")).expect("simulate");
-    simulate::write_public_keys(&manifest.public_keys, &dir.path().join("keys"))
+    let manifest = trailcheck_sim::simulate(spec, &dir.path().join("archive")).expect("simulate");
+    trailcheck_sim::write_public_keys(&manifest.public_keys, &dir.path().join("keys"))
         .expect("public keys");
     Trail { dir, manifest }
 }

@@ -15,12 +15,12 @@ use flate2::write::GzEncoder;
 use ring::rand::SystemRandom;
 use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use serde_json::Value;
-use trailcheck::digest::Digest;
-use trailcheck::hash::Sha256;
+use trailcheck_core::digest::Digest;
+use trailcheck_core::hash::Sha256;
 
 /// The private half of the key the default simulated trail is signed with.
 pub fn key_a() -> RsaKeyPair {
-    let pem = include_str!("../../testdata/signing-keys/key-a.pem");
+    let pem = include_str!("../../crates/trailcheck-sim/signing-keys/key-a.pem");
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     let der = STANDARD.decode(body).expect("PEM base64");
     RsaKeyPair::from_pkcs8(&der).expect("key-a is PKCS#8 RSA")
@@ -72,11 +72,7 @@ pub fn write_sidecar(path: &Path, signature: &str) {
     let sidecar = serde_json::json!({
         "Metadata": {"signature": signature, "signature-algorithm": "SHA256withRSA"}
     });
-    fs::write(
-        trailcheck::simulate::sidecar_path(path),
-        sidecar.to_string(),
-    )
-    .expect("write sidecar");
+    fs::write(trailcheck_sim::sidecar_path(path), sidecar.to_string()).expect("write sidecar");
 }
 
 /// Rewrites the digest at `path` with `edit` and signs the result with key-a.

@@ -1,0 +1,389 @@
+//! An S3 bucket as a store, read through aws-sdk-s3: listings, and GETs whose bodies are
+//! streamed to the caller's thread, so a large log is never held whole.
+//!
+//! Only read calls are made (GetBucketLocation, ListObjectsV2, GetObject, HeadObject):
+//! trailcheck never writes to a bucket. Errors map to [`FetchError`] conservatively: only
+//! S3's `NoSuchKey` is proof that an object is absent; access denied, timeouts and
+//! throttling that outlasts the retries make an object inaccessible, never deleted.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::get_object::GetObjectError;
+use tokio_util::io::SyncIoBridge;
+
+use crate::session::{self, AwsSession, describe as describe_call};
+use trailcheck_core::store::{FetchError, Metadata, Object, Store};
+
+/// The region of buckets whose GetBucketLocation answer is empty.
+const US_EAST_1: &str = "us-east-1";
+
+/// `s3://BUCKET[/PREFIX]`, parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct S3Location {
+    pub bucket: String,
+    /// Empty, or a key prefix ending in `/`.
+    pub prefix: String,
+}
+
+impl S3Location {
+    /// Parses `s3://BUCKET[/PREFIX]`; `None` when `text` is not an s3:// URL at all.
+    pub fn parse(text: &str) -> Option<Result<Self, String>> {
+        let rest = text.strip_prefix("s3://")?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if !is_bucket_name(bucket) {
+            return Some(Err(format!(
+                "'{text}': '{bucket}' is not an S3 bucket name (3-63 lower-case letters, \
+                 digits, dots and hyphens); write s3://BUCKET[/PREFIX]"
+            )));
+        }
+        let prefix = prefix.trim_matches('/');
+        let prefix = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}/")
+        };
+        Some(Ok(Self {
+            bucket: bucket.to_owned(),
+            prefix,
+        }))
+    }
+}
+
+impl std::fmt::Display for S3Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.prefix)
+    }
+}
+
+fn is_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+}
+
+/// One object of a listing, with what tells two copies apart without reading them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listed {
+    pub key: String,
+    pub size: u64,
+    pub etag: Option<String>,
+}
+
+/// What one listing returned.
+#[derive(Debug, Default)]
+struct Listing {
+    objects: Vec<Listed>,
+    folders: Vec<String>,
+}
+
+/// A read-only store over one bucket (and a prefix in it); other buckets that digests name
+/// are read too, each in its own region.
+pub struct S3Store {
+    session: Arc<AwsSession>,
+    location: S3Location,
+    path_style: bool,
+    clients: Mutex<HashMap<String, Client>>,
+    regions: Mutex<HashMap<String, Result<String, String>>>,
+}
+
+impl S3Store {
+    pub fn new(session: Arc<AwsSession>, location: S3Location) -> Self {
+        let path_style = session::custom_s3_endpoint(session.options());
+        Self {
+            session,
+            location,
+            path_style,
+            clients: Mutex::new(HashMap::new()),
+            regions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn location(&self) -> &S3Location {
+        &self.location
+    }
+
+    pub fn session(&self) -> &Arc<AwsSession> {
+        &self.session
+    }
+
+    /// The objects under `prefix` with their sizes and ETags.
+    pub fn list_objects(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        start_after: Option<&str>,
+    ) -> Result<Vec<Listed>, FetchError> {
+        Ok(self.listing(bucket, prefix, false, start_after)?.objects)
+    }
+
+    /// Opens an object, with the size and ETag of the version being read.
+    pub fn fetch(&self, bucket: &str, key: &str) -> Result<(Object, Listed), FetchError> {
+        let client = self.client_for(bucket)?;
+        let request = client.get_object().bucket(bucket).key(key).send();
+        let out = self.session.block_on(request).map_err(get_error)?;
+        let listed = Listed {
+            key: key.to_owned(),
+            size: out
+                .content_length()
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0),
+            etag: out.e_tag().map(str::to_owned),
+        };
+        let metadata = metadata_of(out.metadata());
+        let reader = Box::pin(out.body.into_async_read());
+        let body = SyncIoBridge::new_with_handle(reader, self.session.handle().clone());
+        let object = Object {
+            body: Box::new(body),
+            metadata,
+        };
+        Ok((object, listed))
+    }
+
+    /// Size and ETag of one object, without its body.
+    pub fn head(&self, bucket: &str, key: &str) -> Result<Listed, FetchError> {
+        let client = self.client_for(bucket)?;
+        let request = client.head_object().bucket(bucket).key(key).send();
+        let out = self.session.block_on(request).map_err(|e| {
+            if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) {
+                FetchError::NotFound
+            } else {
+                FetchError::Inaccessible(describe_call("S3 HeadObject", &e))
+            }
+        })?;
+        Ok(Listed {
+            key: key.to_owned(),
+            size: out
+                .content_length()
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0),
+            etag: out.e_tag().map(str::to_owned),
+        })
+    }
+
+    /// A client for the region `bucket` lives in: `--region` when given, else what
+    /// GetBucketLocation says (asked once per bucket).
+    fn client_for(&self, bucket: &str) -> Result<Client, FetchError> {
+        let region = match &self.session.options().region {
+            Some(region) => region.clone(),
+            None => self.bucket_region(bucket)?,
+        };
+        let mut clients = lock(&self.clients);
+        let client = clients
+            .entry(region.clone())
+            .or_insert_with(|| self.make_client(Some(region)));
+        Ok(client.clone())
+    }
+
+    fn make_client(&self, region: Option<String>) -> Client {
+        let mut config = aws_sdk_s3::config::Builder::from(self.session.config());
+        if let Some(region) = region {
+            config = config.region(aws_sdk_s3::config::Region::new(region));
+        }
+        if let Some(url) = &self.session.options().endpoint_url {
+            config = config.endpoint_url(url);
+        }
+        Client::from_conf(config.force_path_style(self.path_style).build())
+    }
+
+    fn bucket_region(&self, bucket: &str) -> Result<String, FetchError> {
+        if let Some(known) = lock(&self.regions).get(bucket) {
+            return known.clone().map_err(FetchError::Inaccessible);
+        }
+        let found = self.ask_bucket_region(bucket);
+        lock(&self.regions).insert(bucket.to_owned(), found.clone());
+        found.map_err(FetchError::Inaccessible)
+    }
+
+    /// GetBucketLocation, asked in the configured region. A bucket that does not exist, or
+    /// a server that cannot be reached, is an error; a refusal (no permission for this
+    /// call) falls back to the configured region, where the bucket may still be readable.
+    fn ask_bucket_region(&self, bucket: &str) -> Result<String, String> {
+        let fallback = self
+            .session
+            .default_region()
+            .unwrap_or_else(|| US_EAST_1.to_owned());
+        let client = self.make_client(Some(fallback.clone()));
+        let request = client.get_bucket_location().bucket(bucket).send();
+        match self.session.block_on(request) {
+            Ok(out) => Ok(match out.location_constraint().map(|c| c.as_str()) {
+                None | Some("") => US_EAST_1.to_owned(),
+                Some("EU") => "eu-west-1".to_owned(),
+                Some(region) => region.to_owned(),
+            }),
+            Err(SdkError::ServiceError(e)) if e.err().code() != Some("NoSuchBucket") => {
+                Ok(fallback)
+            }
+            Err(e) => Err(format!(
+                "cannot find the region of bucket {bucket}: {}",
+                describe_call("S3 GetBucketLocation", &e)
+            )),
+        }
+    }
+
+    /// Every page of a ListObjectsV2 call.
+    fn listing(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        folders: bool,
+        start_after: Option<&str>,
+    ) -> Result<Listing, FetchError> {
+        let client = self.client_for(bucket)?;
+        let mut listing = Listing::default();
+        let mut token: Option<String> = None;
+        loop {
+            let mut request = client
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .set_continuation_token(token.take())
+                .set_start_after(start_after.map(str::to_owned));
+            if folders {
+                request = request.delimiter("/");
+            }
+            let page = self.session.block_on(request.send()).map_err(|e| {
+                FetchError::Inaccessible(format!(
+                    "s3://{bucket}/{prefix}: {}",
+                    describe_call("S3 ListObjectsV2", &e)
+                ))
+            })?;
+            listing
+                .objects
+                .extend(page.contents().iter().filter_map(|o| {
+                    Some(Listed {
+                        key: o.key()?.to_owned(),
+                        size: o.size().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+                        etag: o.e_tag().map(str::to_owned),
+                    })
+                }));
+            listing.folders.extend(
+                page.common_prefixes()
+                    .iter()
+                    .filter_map(|p| p.prefix().map(str::to_owned)),
+            );
+            match page.next_continuation_token() {
+                Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_owned()),
+                _ => return Ok(listing),
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Store for S3Store {
+    fn describe(&self) -> String {
+        self.location.to_string()
+    }
+
+    fn buckets(&self) -> Vec<String> {
+        vec![self.location.bucket.clone()]
+    }
+
+    fn root(&self, bucket: &str) -> String {
+        if bucket == self.location.bucket {
+            self.location.prefix.clone()
+        } else {
+            String::new()
+        }
+    }
+
+    fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, FetchError> {
+        self.list_after(bucket, prefix, "")
+    }
+
+    fn list_after(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        start_after: &str,
+    ) -> Result<Vec<String>, FetchError> {
+        let after = (!start_after.is_empty()).then_some(start_after);
+        let listing = self.listing(bucket, prefix, false, after)?;
+        Ok(listing.objects.into_iter().map(|o| o.key).collect())
+    }
+
+    fn folders(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, FetchError> {
+        let mut folders = self.listing(bucket, prefix, true, None)?.folders;
+        folders.sort();
+        Ok(folders)
+    }
+
+    fn get(&self, bucket: &str, key: &str) -> Result<Object, FetchError> {
+        self.fetch(bucket, key).map(|(object, _)| object)
+    }
+}
+
+/// The user metadata CloudTrail sets on a digest (`x-amz-meta-*`, names lower-cased).
+fn metadata_of(user: Option<&HashMap<String, String>>) -> Metadata {
+    let field = |name: &str| {
+        user?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    Metadata {
+        signature: field("signature"),
+        signature_algorithm: field("signature-algorithm"),
+        backfill_generation_timestamp: field("backfill-generation-timestamp"),
+        problem: None,
+    }
+}
+
+/// NoSuchKey, and only NoSuchKey, is absence.
+fn get_error(error: SdkError<GetObjectError, HttpResponse>) -> FetchError {
+    if let SdkError::ServiceError(e) = &error
+        && e.err().is_no_such_key()
+    {
+        return FetchError::NotFound;
+    }
+    FetchError::Inaccessible(describe_call("S3 GetObject", &error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_urls_parse_with_and_without_a_prefix() {
+        let at = |s: &str| S3Location::parse(s).map(|r| r.map(|l| (l.bucket, l.prefix)));
+        assert_eq!(at("./archive"), None);
+        assert_eq!(
+            at("s3://aws-cloudtrail-logs-111122223333-5c9a1e07"),
+            Some(Ok((
+                "aws-cloudtrail-logs-111122223333-5c9a1e07".into(),
+                String::new()
+            )))
+        );
+        assert_eq!(
+            at("s3://my.bucket/cloudtrail/prod/"),
+            Some(Ok(("my.bucket".into(), "cloudtrail/prod/".into())))
+        );
+        for bad in ["s3://", "s3://UPPER", "s3://a", "s3://under_score/x"] {
+            assert!(matches!(at(bad), Some(Err(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn digest_metadata_is_read_whatever_the_case() {
+        let user: HashMap<String, String> = [
+            ("Signature".to_owned(), "ab".to_owned()),
+            ("signature-algorithm".to_owned(), "SHA256withRSA".to_owned()),
+        ]
+        .into();
+        let m = metadata_of(Some(&user));
+        assert_eq!(m.signature.as_deref(), Some("ab"));
+        assert_eq!(m.signature_algorithm.as_deref(), Some("SHA256withRSA"));
+        assert_eq!(m.backfill_generation_timestamp, None);
+        assert_eq!(metadata_of(None), Metadata::default());
+    }
+}

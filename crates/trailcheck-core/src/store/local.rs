@@ -1,0 +1,520 @@
+//! A local folder as a store: a mirror of one bucket, or one folder per bucket.
+//!
+//! Keys come from digests an attacker may have written, so a key is turned into a path
+//! only after every component is checked, and the file it opens must resolve inside the
+//! archive root: `../`, absolute keys and symlinks out of the root are refused.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::io::Read;
+use std::ops::ControlFlow;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use super::{FetchError, Metadata, Object, Store};
+use crate::digest::{Digest, MAX_DIGEST_BYTES};
+use crate::error::ConfigError;
+use crate::gzip;
+
+/// The suffix of the signature sidecar written beside a digest (`KEY.meta.json`).
+pub const SIDECAR_SUFFIX: &str = ".meta.json";
+/// Sidecars larger than this are not read.
+const MAX_SIDECAR: u64 = 64 * 1024;
+/// How many digests are read to tell a mirror from a per-bucket layout.
+const LAYOUT_SAMPLE: usize = 8;
+
+/// How keys map to paths.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// `ROOT/KEY`, as `aws s3 sync s3://BUCKET ROOT` leaves it.
+    Mirror { bucket: String },
+    /// `ROOT/BUCKET/KEY`.
+    PerBucket,
+}
+
+/// A read-only store over a local folder.
+pub struct LocalStore {
+    root: PathBuf,
+    layout: Layout,
+    /// Folders already resolved through symlinks: a day folder holds many files, and
+    /// resolving every component of every file's path costs more than hashing small logs.
+    /// Keyed by the path's bytes: hashing a `Path` walks its components, for every file.
+    resolved: Mutex<HashMap<OsString, Result<PathBuf, FetchError>>>,
+}
+
+impl LocalStore {
+    /// Opens `root`, detecting its layout unless `bucket` names the mirrored bucket.
+    pub fn open(root: &Path, bucket: Option<&str>) -> Result<Self, ConfigError> {
+        let unreadable = |why: String| ConfigError::SourceUnreadable {
+            path: root.to_owned(),
+            why,
+        };
+        let root = fs::canonicalize(root).map_err(|e| unreadable(e.to_string()))?;
+        if !root.is_dir() {
+            return Err(unreadable("not a folder".to_owned()));
+        }
+        let mut store = Self {
+            root,
+            layout: Layout::PerBucket,
+            resolved: Mutex::new(HashMap::new()),
+        };
+        store.layout = match bucket {
+            Some(bucket) => Layout::Mirror {
+                bucket: bucket.to_owned(),
+            },
+            // Detection reads digests through the same root checks as every other read.
+            None => detect_layout(&store)?,
+        };
+        Ok(store)
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The folder holding `bucket`'s objects, if this store holds that bucket.
+    fn bucket_dir(&self, bucket: &str) -> Result<PathBuf, FetchError> {
+        match &self.layout {
+            Layout::Mirror { bucket: mirrored } if mirrored == bucket => Ok(self.root.clone()),
+            Layout::Mirror { bucket: mirrored } => Err(FetchError::Inaccessible(format!(
+                "bucket {bucket} is not in the archive (it mirrors bucket {mirrored}); \
+                 keep one folder per bucket to validate chains that span buckets"
+            ))),
+            Layout::PerBucket => {
+                let dir = self.root.join(safe_component(bucket).ok_or_else(|| {
+                    FetchError::Inaccessible(format!("'{bucket}' is not a bucket name"))
+                })?);
+                if dir.is_dir() {
+                    Ok(dir)
+                } else {
+                    Err(FetchError::Inaccessible(format!(
+                        "bucket {bucket} is not in the archive (no folder {})",
+                        dir.display()
+                    )))
+                }
+            }
+        }
+    }
+
+    /// The path of an object, refusing keys that would leave the bucket folder.
+    fn object_path(&self, bucket: &str, key: &str) -> Result<PathBuf, FetchError> {
+        let dir = self.bucket_dir(bucket)?;
+        let relative = safe_relative(key).ok_or_else(|| {
+            FetchError::Inaccessible(format!(
+                "key '{}' is not a safe relative path; refused",
+                key.escape_debug()
+            ))
+        })?;
+        Ok(dir.join(relative))
+    }
+
+    /// Opens a file that must resolve inside the root, even through symlinks.
+    fn open_inside(&self, path: &Path) -> Result<File, FetchError> {
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return Err(FetchError::NotFound);
+        };
+        let candidate = self.resolve_folder(parent)?.join(name);
+        // Looked at before it is opened, though a single O_NOFOLLOW open would save a path
+        // lookup: opening a FIFO waits for a writer, and opening a device node (a hostile
+        // tarball extracted as root can hold one) can act on the device.
+        let kind = match fs::symlink_metadata(&candidate) {
+            Ok(meta) => meta.file_type(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FetchError::NotFound),
+            Err(e) => return Err(FetchError::Inaccessible(e.to_string())),
+        };
+        let real = if kind.is_symlink() {
+            let real = self.resolve_inside(&candidate)?;
+            if !real.is_file() {
+                return Err(FetchError::NotFound);
+            }
+            real
+        } else if kind.is_file() {
+            candidate
+        } else {
+            return Err(FetchError::NotFound);
+        };
+        File::open(&real).map_err(|e| FetchError::Inaccessible(e.to_string()))
+    }
+
+    /// A folder's real path, checked to be inside the root; remembered.
+    fn resolve_folder(&self, folder: &Path) -> Result<PathBuf, FetchError> {
+        let mut cache = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(known) = cache.get(folder.as_os_str()) {
+            return known.clone();
+        }
+        let resolved = self.resolve_inside(folder);
+        cache.insert(folder.as_os_str().to_owned(), resolved.clone());
+        resolved
+    }
+
+    /// Resolves every symlink in `path` and refuses a result outside the root.
+    fn resolve_inside(&self, path: &Path) -> Result<PathBuf, FetchError> {
+        let real = match fs::canonicalize(path) {
+            Ok(real) => real,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FetchError::NotFound),
+            Err(e) => return Err(FetchError::Inaccessible(e.to_string())),
+        };
+        if real.starts_with(&self.root) {
+            Ok(real)
+        } else {
+            Err(FetchError::Inaccessible(format!(
+                "{} links outside the archive; refused",
+                path.display()
+            )))
+        }
+    }
+
+    fn read_sidecar(&self, object: &Path) -> Metadata {
+        let mut name = object.as_os_str().to_owned();
+        name.push(SIDECAR_SUFFIX);
+        let path = PathBuf::from(name);
+        match self.open_inside(&path) {
+            Err(FetchError::NotFound) => Metadata::default(),
+            Err(e) => problem(format!("signature sidecar {}: {e}", path.display())),
+            Ok(file) => parse_sidecar(file).unwrap_or_else(|why| {
+                problem(format!("signature sidecar {}: {why}", path.display()))
+            }),
+        }
+    }
+}
+
+fn problem(why: String) -> Metadata {
+    Metadata {
+        problem: Some(why),
+        ..Metadata::default()
+    }
+}
+
+/// Reads what `aws s3api head-object` prints: `{"Metadata": {"signature": ..., ...}}`.
+fn parse_sidecar(file: File) -> Result<Metadata, String> {
+    let mut bytes = Vec::new();
+    file.take(MAX_SIDECAR + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_SIDECAR {
+        return Err("larger than a signature sidecar can be".to_owned());
+    }
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| format!("not JSON ({e})"))?;
+    let metadata = value
+        .get("Metadata")
+        .and_then(Value::as_object)
+        .ok_or("no \"Metadata\" object")?;
+    let field = |name: &str| {
+        metadata
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.as_str())
+            .map(str::to_owned)
+    };
+    Ok(Metadata {
+        signature: field("signature"),
+        signature_algorithm: field("signature-algorithm"),
+        backfill_generation_timestamp: field("backfill-generation-timestamp"),
+        problem: None,
+    })
+}
+
+/// A single path component that is an ordinary name.
+pub fn safe_component(name: &str) -> Option<&str> {
+    let ok = !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0']);
+    ok.then_some(name)
+}
+
+/// A key as a relative path of ordinary components only: `None` for an empty, absolute or
+/// `..` key, an empty component, or one holding `\` or NUL. Public so the path fuzz target
+/// can check that whatever it accepts stays below any root it is joined to.
+pub fn safe_relative(key: &str) -> Option<PathBuf> {
+    if !key.split('/').all(|part| safe_component(part).is_some()) {
+        return None;
+    }
+    let path = PathBuf::from(key);
+    let only_normal = path.components().all(|c| matches!(c, Component::Normal(_)));
+    (only_normal && !key.is_empty()).then_some(path)
+}
+
+/// Every regular file under `dir` (symlinked folders are not entered), as keys relative
+/// to `base`, skipping signature sidecars.
+fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+    visit(base, dir, &mut |_| true, &mut |key| {
+        out.push(key);
+        ControlFlow::Continue(())
+    })
+    .map(|_| ())
+}
+
+/// Walks `dir` in key order, entering only folders `enter` accepts, handing each key to
+/// `found` until it breaks.
+fn visit(
+    base: &Path,
+    dir: &Path,
+    enter: &mut dyn FnMut(&Path) -> bool,
+    found: &mut dyn FnMut(String) -> ControlFlow<()>,
+) -> std::io::Result<ControlFlow<()>> {
+    let mut entries: Vec<_> = fs::read_dir(dir)?.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            if enter(&path) && visit(base, &path, enter, found)?.is_break() {
+                return Ok(ControlFlow::Break(()));
+            }
+        } else if kind.is_file() || kind.is_symlink() {
+            let Some(key) = path.strip_prefix(base).ok().and_then(Path::to_str) else {
+                continue;
+            };
+            if !key.ends_with(SIDECAR_SUFFIX)
+                && found(key.replace(std::path::MAIN_SEPARATOR, "/")).is_break()
+            {
+                return Ok(ControlFlow::Break(()));
+            }
+        }
+    }
+    Ok(ControlFlow::Continue(()))
+}
+
+/// The first few digest files under `root`, without reading the log folders.
+fn sample_digests(root: &Path) -> std::io::Result<Vec<String>> {
+    let mut digests = Vec::new();
+    let mut enter = |dir: &Path| dir.file_name().is_none_or(|n| n != "CloudTrail");
+    let _stopped_early = visit(root, root, &mut enter, &mut |key| {
+        if key.contains("/CloudTrail-Digest/") {
+            digests.push(key);
+        }
+        if digests.len() < LAYOUT_SAMPLE {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
+        }
+    })?;
+    Ok(digests)
+}
+
+/// Tells a one-bucket mirror from a folder per bucket by where digests say they belong.
+fn detect_layout(store: &LocalStore) -> Result<Layout, ConfigError> {
+    let root = store.root.as_path();
+    let digests = sample_digests(root).map_err(|e| ConfigError::SourceUnreadable {
+        path: root.to_owned(),
+        why: e.to_string(),
+    })?;
+    if digests.is_empty() {
+        return Err(ConfigError::NoDigests {
+            path: root.to_owned(),
+        });
+    }
+    let mut per_bucket_votes = 0;
+    let mut mirror_bucket = None;
+    for key in &digests {
+        let Some(recorded) = recorded_location_in(store, &root.join(key.as_str())) else {
+            continue;
+        };
+        if recorded.1 == **key {
+            mirror_bucket.get_or_insert(recorded.0);
+        } else if key
+            .split_once('/')
+            .is_some_and(|(b, k)| b == recorded.0 && k == recorded.1)
+        {
+            per_bucket_votes += 1;
+        }
+    }
+    if per_bucket_votes > 0 && mirror_bucket.is_none() {
+        return Ok(Layout::PerBucket);
+    }
+    if let Some(bucket) = mirror_bucket {
+        return Ok(Layout::Mirror { bucket });
+    }
+    // None of the digests sampled could be read: guessing a bucket would turn every digest
+    // into a "moved" one, so ask instead.
+    Err(ConfigError::Option {
+        option: "--bucket",
+        why: format!(
+            "cannot tell which bucket {} mirrors: none of its first digests could be read; \
+             name the bucket with --bucket",
+            root.display()
+        ),
+    })
+}
+
+/// The `(digestS3Bucket, digestS3Object)` a digest file records, if it can be read from
+/// inside `root`.
+fn recorded_location_in(store: &LocalStore, path: &Path) -> Option<(String, String)> {
+    let file = store.open_inside(path).ok()?;
+    let content = gzip::inflate_bounded(file, MAX_DIGEST_BYTES).ok()?;
+    let digest = Digest::parse(&content).ok()?;
+    Some((digest.bucket, digest.key))
+}
+
+impl Store for LocalStore {
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn buckets(&self) -> Vec<String> {
+        match &self.layout {
+            Layout::Mirror { bucket } => vec![bucket.clone()],
+            Layout::PerBucket => {
+                let Ok(entries) = fs::read_dir(&self.root) else {
+                    return Vec::new();
+                };
+                let mut buckets: Vec<String> = entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+                    .collect();
+                buckets.sort();
+                buckets
+            }
+        }
+    }
+
+    fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, FetchError> {
+        let base = self.bucket_dir(bucket)?;
+        // Start at the deepest folder the prefix names, so a narrow prefix reads little.
+        let folder = prefix.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let start = match safe_relative(folder) {
+            Some(relative) => base.join(relative),
+            None if folder.is_empty() => base.clone(),
+            None => return Ok(Vec::new()),
+        };
+        if !start.is_dir() {
+            return Ok(Vec::new());
+        }
+        let mut keys = Vec::new();
+        walk(&base, &start, &mut keys).map_err(|e| FetchError::Inaccessible(e.to_string()))?;
+        keys.retain(|k| k.starts_with(prefix));
+        keys.sort();
+        Ok(keys)
+    }
+
+    fn folders(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, FetchError> {
+        let base = self.bucket_dir(bucket)?;
+        let dir = match prefix.strip_suffix('/').map(safe_relative) {
+            None if prefix.is_empty() => base,
+            Some(Some(relative)) => base.join(relative),
+            _ => return Ok(Vec::new()),
+        };
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(FetchError::Inaccessible(format!("{}: {e}", dir.display()))),
+        };
+        // Symlinked folders are not entered, as in `walk`.
+        let mut folders: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .map(|name| format!("{prefix}{name}/"))
+            })
+            .collect();
+        folders.sort();
+        Ok(folders)
+    }
+
+    fn get(&self, bucket: &str, key: &str) -> Result<Object, FetchError> {
+        let path = self.object_path(bucket, key)?;
+        let file = self.open_inside(&path)?;
+        // Only digests carry signature metadata; a cheap test, as this runs for every log.
+        let metadata = if key.contains("/CloudTrail-Digest/") {
+            self.read_sidecar(&path)
+        } else {
+            Metadata::default()
+        };
+        Ok(Object {
+            body: Box::new(file),
+            metadata,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsafe_keys_are_refused() {
+        for key in [
+            "",
+            "/etc/passwd",
+            "a/../../b",
+            "a//b",
+            "./a",
+            "a/.",
+            "a\\..\\b",
+            "a\0b",
+        ] {
+            assert_eq!(safe_relative(key), None, "{key:?}");
+        }
+        assert_eq!(
+            safe_relative("AWSLogs/x.json.gz"),
+            Some(PathBuf::from("AWSLogs/x.json.gz"))
+        );
+    }
+
+    #[test]
+    fn sidecar_metadata_is_read_case_insensitively() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.json");
+        fs::write(
+            &path,
+            r#"{"Metadata": {"Signature": "ab", "signature-algorithm": "SHA256withRSA"}}"#,
+        )
+        .unwrap();
+        let m = parse_sidecar(File::open(&path).unwrap()).unwrap();
+        assert_eq!(m.signature.as_deref(), Some("ab"));
+        assert_eq!(m.signature_algorithm.as_deref(), Some("SHA256withRSA"));
+        fs::write(&path, "[]").unwrap();
+        assert!(parse_sidecar(File::open(&path).unwrap()).is_err());
+    }
+
+    #[test]
+    fn symlinks_out_of_the_root_are_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("secret"), "x").unwrap();
+        let root = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), root.path().join("link"))
+            .unwrap();
+        let store = LocalStore::open(root.path(), Some("b")).unwrap();
+        assert!(matches!(
+            store.get("b", "link"),
+            Err(FetchError::Inaccessible(_))
+        ));
+        assert!(matches!(
+            store.get("b", "absent"),
+            Err(FetchError::NotFound)
+        ));
+        assert!(matches!(
+            store.get("other", "link"),
+            Err(FetchError::Inaccessible(_))
+        ));
+    }
+
+    #[test]
+    fn a_symlinked_folder_out_of_the_root_is_refused_for_every_file_in_it() {
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("log.json.gz"), "x").unwrap();
+        let root = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.path().join("day")).unwrap();
+        let store = LocalStore::open(root.path(), Some("b")).unwrap();
+        for _ in 0..2 {
+            let refused = store.get("b", "day/log.json.gz");
+            assert!(
+                matches!(refused, Err(FetchError::Inaccessible(why)) if why.contains("outside"))
+            );
+        }
+    }
+
+    #[test]
+    fn a_symlink_inside_the_root_is_followed() {
+        let root = tempfile::tempdir().unwrap();
+        fs::create_dir(root.path().join("real")).unwrap();
+        fs::write(root.path().join("real/f"), "x").unwrap();
+        std::os::unix::fs::symlink(root.path().join("real/f"), root.path().join("link")).unwrap();
+        let store = LocalStore::open(root.path(), Some("b")).unwrap();
+        assert!(store.get("b", "link").is_ok());
+    }
+}

@@ -1,0 +1,834 @@
+//! The evidence report: one self-contained HTML file an investigator can attach to a case.
+//!
+//! It opens offline and prints: inline CSS, no script, no external resource (a Content
+//! Security Policy forbids them, so even a string that escaped escaping could not run or
+//! fetch anything). Every untrusted string (keys, bucket names, reasons, paths, the command
+//! line) passes through [`escape`]. The verdict comes first, then what was checked, the
+//! timeline, the findings, and a collapsed appendix of every file.
+
+mod timeline;
+
+use std::fmt::{self, Display, Write as _};
+use std::io::{self, BufWriter, Write};
+
+use chrono::{DateTime, Datelike, Utc};
+
+use super::Options;
+use super::sanitize::terminal;
+use trailcheck_core::hash::Sha256;
+use trailcheck_core::time;
+use trailcheck_core::verdict::{FileKind, FileVerdict, Gap, GapKind, Outcome, Report, Status};
+
+use timeline::{Hour, Mark, Timeline};
+
+/// What the report shows that the verdict does not hold: how and when the run was made.
+#[derive(Clone, Debug)]
+pub struct RunInfo {
+    /// The command line, one argument per item, as typed.
+    pub command_line: Vec<String>,
+    pub ran_at: DateTime<Utc>,
+    /// The `--report-json` file written beside the report, when there is one.
+    pub json: Option<JsonSeal>,
+}
+
+/// The JSON result file and the SHA-256 of exactly its bytes, so the pair can be sealed.
+#[derive(Clone, Debug)]
+pub struct JsonSeal {
+    pub path: String,
+    pub sha256: Sha256,
+}
+
+/// Makes untrusted text safe inside HTML text and inside double- or single-quoted
+/// attributes, and visible: control and bidirectional-override characters are shown as
+/// escapes first ([`terminal`]), so a key cannot hide or reorder what is displayed.
+pub fn escape(text: &str) -> String {
+    Esc(text).to_string()
+}
+
+/// Display adapter for [`escape`], to write untrusted text without an extra allocation.
+struct Esc<'a>(&'a str);
+
+impl Display for Esc<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in terminal(self.0).chars() {
+            match c {
+                '&' => f.write_str("&amp;")?,
+                '<' => f.write_str("&lt;")?,
+                '>' => f.write_str("&gt;")?,
+                '"' => f.write_str("&quot;")?,
+                '\'' => f.write_str("&#39;")?,
+                // Noncharacters XML 1.0 forbids; the JUnit renderer shares this function.
+                '\u{FFFE}' | '\u{FFFF}' => f.write_char('\u{FFFD}')?,
+                c => f.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn render(
+    report: &Report,
+    opts: &Options,
+    run: &RunInfo,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut out = BufWriter::new(out);
+    let outcome = report.outcome(&opts.fail_on);
+    head(&mut out, report, outcome)?;
+    verdict(&mut out, report, opts, outcome)?;
+    checked(&mut out, report, opts, run)?;
+    timeline_section(&mut out, report)?;
+    findings(&mut out, report)?;
+    appendix(&mut out, report)?;
+    footer(&mut out, run)?;
+    out.flush()
+}
+
+const STYLE: &str = include_str!("html/style.css");
+
+fn head(out: &mut dyn Write, report: &Report, outcome: Outcome) -> io::Result<()> {
+    writeln!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">"
+    )?;
+    writeln!(
+        out,
+        "<meta http-equiv=\"Content-Security-Policy\" \
+         content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+    )?;
+    writeln!(
+        out,
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+    )?;
+    writeln!(
+        out,
+        "<meta name=\"generator\" content=\"trailcheck {}\">",
+        env!("CARGO_PKG_VERSION")
+    )?;
+    writeln!(
+        out,
+        "<title>{}: CloudTrail integrity of {}</title>",
+        verdict_word(outcome),
+        Esc(&report.source)
+    )?;
+    writeln!(out, "<style>\n{STYLE}</style>\n</head>\n<body>")?;
+    writeln!(
+        out,
+        "<header>\n<p class=\"kicker\">trailcheck evidence report</p>\n\
+         <h1>CloudTrail log file integrity</h1>\n<p class=\"sub mono\">{}</p>\n</header>",
+        Esc(&report.source)
+    )
+}
+
+fn verdict_word(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Intact => "INTACT",
+        Outcome::Tampered => "TAMPERING FOUND",
+        Outcome::Incomplete => "INCOMPLETE",
+    }
+}
+
+fn verdict(
+    out: &mut dyn Write,
+    report: &Report,
+    opts: &Options,
+    outcome: Outcome,
+) -> io::Result<()> {
+    let class = match outcome {
+        Outcome::Intact => "intact",
+        Outcome::Tampered => "tampered",
+        Outcome::Incomplete => "incomplete",
+    };
+    writeln!(
+        out,
+        "<section id=\"verdict\" class=\"verdict v-{class}\" data-outcome=\"{class}\">\n\
+         <h2>Verdict: {}</h2>\n<p class=\"why\">{}</p>",
+        verdict_word(outcome),
+        verdict_sentence(report, opts, outcome)
+    )?;
+    counts_table(out, report)?;
+    let gaps = |kind| report.gaps.iter().filter(|g| g.kind == kind).count();
+    writeln!(
+        out,
+        "<p class=\"small\">Chain breaks (digests deleted): {} · Gaps (validation or logging \
+         off): {} · Statuses that fail the run: {}</p>\n</section>",
+        gaps(GapKind::ChainBreak),
+        gaps(GapKind::Gap),
+        status_list(&opts.fail_on)
+    )
+}
+
+/// One sentence saying what the verdict rests on, counts included.
+fn verdict_sentence(report: &Report, opts: &Options, outcome: Outcome) -> String {
+    let n = |pred: &dyn Fn(Status) -> bool| report.files.iter().filter(|f| pred(f.status)).count();
+    match outcome {
+        Outcome::Intact => format!(
+            "Every one of the {} files checked was proven unchanged since CloudTrail signed it.",
+            n(&|s| s == Status::Intact)
+        ),
+        Outcome::Tampered => {
+            let failing = Status::ALL
+                .into_iter()
+                .rev()
+                .filter(|s| opts.fail_on.contains(s))
+                .filter_map(|s| match n(&|t| t == s) {
+                    0 => None,
+                    k => Some(format!("{k} {s}")),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let breaks = report
+                .gaps
+                .iter()
+                .filter(|g| g.kind == GapKind::ChainBreak)
+                .count();
+            let breaks = match breaks {
+                0 => String::new(),
+                1 => "; 1 chain break".to_owned(),
+                n => format!("; {n} chain breaks"),
+            };
+            let unverifiable = match n(&|s| s == Status::Unverifiable && !opts.fail_on.contains(&s))
+            {
+                0 => String::new(),
+                k => format!(" {k} more files could not be verified."),
+            };
+            format!(
+                "Files were changed, removed, added or moved after CloudTrail signed them: \
+                 {failing}{breaks}.{unverifiable} The findings below list each one."
+            )
+        }
+        Outcome::Incomplete if report.files.is_empty() => {
+            "Nothing was checked: no digest or log file in the requested range.".to_owned()
+        }
+        Outcome::Incomplete => format!(
+            "No tampering was proven, but {} files could not be verified either way; the \
+             findings below say why.",
+            n(&|s| s == Status::Unverifiable)
+        ),
+    }
+}
+
+fn status_list(statuses: &[Status]) -> String {
+    let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Files per kind and status, worst status first.
+fn counts_table(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    write!(out, "<table class=\"counts\">\n<tr><th>Files</th>")?;
+    for status in Status::ALL.into_iter().rev() {
+        write!(
+            out,
+            "<th class=\"num\"><span class=\"chip {}\">{status}</span></th>",
+            mark_of(status).class()
+        )?;
+    }
+    writeln!(out, "<th class=\"num\">total</th></tr>")?;
+    for (kind, name) in [
+        (FileKind::Digest, "Digest files"),
+        (FileKind::Log, "Log files"),
+    ] {
+        write!(out, "<tr><th>{name}</th>")?;
+        let mut total = 0;
+        for status in Status::ALL.into_iter().rev() {
+            let n = report.count(kind, status);
+            total += n;
+            let zero = if n == 0 { " zero" } else { "" };
+            write!(out, "<td class=\"num{zero}\">{n}</td>")?;
+        }
+        writeln!(out, "<td class=\"num\"><b>{total}</b></td></tr>")?;
+    }
+    writeln!(out, "</table>")
+}
+
+/// The timeline colour of a file status, for chips.
+fn mark_of(status: Status) -> Mark {
+    match status {
+        Status::Intact => Mark::Intact,
+        Status::Pending => Mark::Pending,
+        Status::Unverifiable => Mark::Unverifiable,
+        Status::Unreferenced => Mark::Unreferenced,
+        Status::Moved => Mark::Moved,
+        Status::Deleted => Mark::Deleted,
+        Status::Modified => Mark::Modified,
+    }
+}
+
+fn checked(out: &mut dyn Write, report: &Report, opts: &Options, run: &RunInfo) -> io::Result<()> {
+    writeln!(
+        out,
+        "<section id=\"checked\">\n<h2>What was checked</h2>\n<table class=\"facts\">"
+    )?;
+    let fact = |out: &mut dyn Write, name: &str, value: &str| {
+        writeln!(out, "<tr><th>{name}</th><td>{value}</td></tr>")
+    };
+    fact(
+        out,
+        "Source",
+        &format!("<code>{}</code>", Esc(&report.source)),
+    )?;
+    let trail = match &opts.trail {
+        Some(arn) => format!("<code>{}</code>", Esc(arn)),
+        None => "every trail in the source".to_owned(),
+    };
+    fact(out, "Trail asked for", &trail)?;
+    let files = || report.files.iter();
+    let accounts = distinct(
+        report
+            .chains
+            .iter()
+            .map(|c| c.account.as_str())
+            .chain(files().filter_map(|f| f.account.as_deref())),
+    );
+    let regions = distinct(
+        report
+            .chains
+            .iter()
+            .map(|c| c.region.as_str())
+            .chain(files().filter_map(|f| f.region.as_deref())),
+    );
+    fact(out, "Accounts", &accounts)?;
+    fact(out, "Regions", &regions)?;
+    let requested = format!(
+        "{} to {}",
+        shown_time(report.requested_start),
+        shown_time(report.requested_end)
+    );
+    fact(out, "Time range requested", &requested)?;
+    let found = match report.found {
+        Some((start, end)) => format!("{} to {}", time::display(start), time::display(end)),
+        None => "none: no digest was proven authentic".to_owned(),
+    };
+    fact(out, "Time range found", &found)?;
+    fact(out, "trailcheck version", env!("CARGO_PKG_VERSION"))?;
+    fact(
+        out,
+        "Command line",
+        &format!("<code>{}</code>", Esc(&shell_words(&run.command_line))),
+    )?;
+    fact(out, "Ran at (UTC)", &time::display(run.ran_at))?;
+    fact(out, "JSON result", &json_seal(run.json.as_ref()))?;
+    writeln!(out, "</table>")?;
+    trails_table(out, report)?;
+    keys_table(out, report)?;
+    writeln!(out, "</section>")
+}
+
+fn json_seal(seal: Option<&JsonSeal>) -> String {
+    match seal {
+        Some(seal) => format!(
+            "<code>{}</code><br>SHA-256 <code id=\"json-sha256\">{}</code>\
+             <br><span class=\"small\">Check it with <code>sha256sum {}</code>; keep both \
+             files together.</span>",
+            Esc(&seal.path),
+            seal.sha256,
+            Esc(&seal.path)
+        ),
+        None => "not written (add <code>--report-json FILE</code> to seal the full result \
+                 beside this report)"
+            .to_owned(),
+    }
+}
+
+fn distinct<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let set: std::collections::BTreeSet<&str> = items.collect();
+    if set.is_empty() {
+        return "none found".to_owned();
+    }
+    set.into_iter()
+        .map(|s| Esc(s).to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn trails_table(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    writeln!(out, "<h3>Digest chains ({})</h3>", report.chains.len())?;
+    if report.chains.is_empty() {
+        return writeln!(out, "<p class=\"note\">No digest chain was found.</p>");
+    }
+    writeln!(
+        out,
+        "<table>\n<tr><th>Account</th><th>Region</th><th>Trail</th><th>Home region</th>\
+         <th>Organization</th><th>Chain</th></tr>"
+    )?;
+    for c in &report.chains {
+        writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            Esc(&c.account),
+            Esc(&c.region),
+            Esc(&c.trail),
+            Esc(&c.home_region),
+            Esc(c.organization.as_deref().unwrap_or("—")),
+            if c.backfill { "backfill" } else { "regular" }
+        )?;
+    }
+    writeln!(out, "</table>")
+}
+
+fn keys_table(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    writeln!(out, "<h3>Public keys used ({})</h3>", report.keys.len())?;
+    if report.keys.is_empty() {
+        return writeln!(
+            out,
+            "<p class=\"note\">No public key verified any digest.</p>"
+        );
+    }
+    writeln!(
+        out,
+        "<table>\n<tr><th>Fingerprint (MD5 of the DER key)</th><th>Valid from</th>\
+         <th>Valid to</th><th>Key file</th><th class=\"num\">Digests verified</th></tr>"
+    )?;
+    for key in &report.keys {
+        writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code></td>\
+             <td class=\"num\">{}</td></tr>",
+            Esc(&key.fingerprint),
+            shown_time(key.valid_from),
+            shown_time(key.valid_to),
+            Esc(&key.file),
+            key.digests_verified
+        )?;
+    }
+    writeln!(out, "</table>")
+}
+
+fn timeline_section(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    let timeline = Timeline::build(report);
+    writeln!(
+        out,
+        "<section id=\"timeline\">\n<h2>Timeline</h2>\n<p class=\"note\">One cell per hour \
+         (UTC), per account and region, coloured by the worst status of the digests and logs \
+         delivered in that hour. Hover over a cell for its files.</p>"
+    )?;
+    legend(out)?;
+    if let Some(clip) = timeline.clip {
+        writeln!(
+            out,
+            "<p class=\"warn\">The range is too long to draw: the timeline shows the last {} \
+             days. {} earlier hours are left out, holding {} files that are not intact; the \
+             tables below list every file.</p>",
+            timeline.len / 24,
+            clip.hours_dropped,
+            clip.findings_dropped
+        )?;
+    }
+    if timeline.rows.is_empty() {
+        writeln!(
+            out,
+            "<p class=\"note\">No file with a time was checked.</p>"
+        )?;
+    }
+    for row in &timeline.rows {
+        timeline_row(out, &timeline, row)?;
+    }
+    writeln!(out, "</section>")
+}
+
+fn legend(out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "<div class=\"legend\" id=\"legend\">")?;
+    for mark in Mark::LEGEND {
+        writeln!(
+            out,
+            "<span><i class=\"{}\"></i><b>{}</b><em>{}</em></span>",
+            mark.class(),
+            mark.label(),
+            mark.meaning()
+        )?;
+    }
+    writeln!(
+        out,
+        "<span><i style=\"border-style:dashed\"></i><b>blank</b><em>outside the range</em></span>\n</div>"
+    )
+}
+
+/// Up to a month, one line per day of 24 larger cells; beyond, one line per week.
+const DAY_LINES_UP_TO: i64 = 31 * 24;
+
+fn timeline_row(out: &mut dyn Write, timeline: &Timeline, row: &timeline::Row) -> io::Result<()> {
+    let findings = row
+        .hours
+        .iter()
+        .filter(|h| h.mark() > Mark::NotCovered)
+        .count();
+    writeln!(
+        out,
+        "<div class=\"tl-row\">\n<h3>Account {} · {}<span class=\"small\">{} of {} hours \
+         with findings</span></h3>",
+        Esc(&row.account),
+        Esc(&row.region),
+        findings,
+        row.hours.len()
+    )?;
+    let line_hours: i64 = if timeline.len <= DAY_LINES_UP_TO {
+        24
+    } else {
+        168
+    };
+    let kind = if line_hours == 24 { "day" } else { "week" };
+    writeln!(out, "<div class=\"tl tl-{kind}\">")?;
+    timeline_head(out, line_hours)?;
+    let last = timeline.first + timeline.len - 1;
+    let mut start = line_start(timeline.first, line_hours);
+    while start <= last {
+        timeline_line(out, timeline, row, start, line_hours)?;
+        start += line_hours;
+    }
+    writeln!(out, "</div>\n</div>")
+}
+
+fn timeline_head(out: &mut dyn Write, line_hours: i64) -> io::Result<()> {
+    write!(
+        out,
+        "<div class=\"tl-head\"><span class=\"tl-date\">UTC</span>"
+    )?;
+    if line_hours == 24 {
+        for h in 0..24 {
+            write!(out, "<span class=\"h\">{h:02}</span>")?;
+        }
+    } else {
+        for day in ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] {
+            write!(out, "<span class=\"h\">{day}</span>")?;
+        }
+    }
+    writeln!(out, "</div>")
+}
+
+/// The first hour of the line holding `hour`: midnight UTC, or Monday midnight for weeks.
+fn line_start(hour: i64, line_hours: i64) -> i64 {
+    let day = hour.div_euclid(24);
+    if line_hours == 24 {
+        return day * 24;
+    }
+    // 1970-01-01 was a Thursday: three days after a Monday.
+    let monday = day - (day + 3).rem_euclid(7);
+    monday * 24
+}
+
+fn timeline_line(
+    out: &mut dyn Write,
+    timeline: &Timeline,
+    row: &timeline::Row,
+    start: i64,
+    line_hours: i64,
+) -> io::Result<()> {
+    let date = DateTime::from_timestamp(start * 3600, 0).map_or_else(String::new, |d| {
+        format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+    });
+    write!(
+        out,
+        "<div class=\"tl-line\"><span class=\"tl-date\">{date}</span>"
+    )?;
+    for h in start..start + line_hours {
+        let index = h - timeline.first;
+        let hour = usize::try_from(index).ok().and_then(|i| row.hours.get(i));
+        match (hour, timeline.time_of(index)) {
+            (Some(hour), Some(at)) => write!(
+                out,
+                "<i class=\"{}\" title=\"{}\"></i>",
+                hour.mark().class(),
+                hover(hour, at)
+            )?,
+            _ => write!(out, "<i class=\"x\"></i>")?,
+        }
+    }
+    writeln!(out, "</div>")
+}
+
+/// A cell's hover text: the hour, its mark, and what it holds, one fact a line.
+fn hover(hour: &Hour, at: DateTime<Utc>) -> String {
+    let mut text = format!(
+        "{} UTC: {}",
+        at.format("%Y-%m-%d %H:00"),
+        hour.mark().label()
+    );
+    for (kind, name) in [(FileKind::Digest, "digests"), (FileKind::Log, "logs")] {
+        let counts: Vec<String> = Status::ALL
+            .into_iter()
+            .rev()
+            .filter_map(|s| hour.counts.get(&(kind, s)).map(|n| format!("{n} {s}")))
+            .collect();
+        if !counts.is_empty() {
+            let _ = write!(text, "&#10;{name}: {}", counts.join(", "));
+        }
+    }
+    match hour.gap {
+        Some(GapKind::ChainBreak) => text.push_str("&#10;in a chain break: digests deleted"),
+        Some(GapKind::Gap) => text.push_str("&#10;in a gap: no digests were written"),
+        None => {}
+    }
+    match hour.mark() {
+        Mark::NotCovered => text.push_str("&#10;no digest covers this hour"),
+        Mark::Intact if hour.counts.is_empty() => text.push_str("&#10;no files delivered"),
+        _ => {}
+    }
+    text
+}
+
+fn findings(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    writeln!(out, "<section id=\"findings\">\n<h2>Findings</h2>")?;
+    gaps_table(out, &report.gaps)?;
+    let mut bad: Vec<&FileVerdict> = report
+        .files
+        .iter()
+        .filter(|f| f.status != Status::Intact)
+        .collect();
+    bad.sort_by_key(|f| (std::cmp::Reverse(f.status), f.kind, f.time));
+    writeln!(out, "<h3>Files that are not intact ({})</h3>", bad.len())?;
+    if bad.is_empty() {
+        return writeln!(
+            out,
+            "<p class=\"note\">None: every file was proven intact.</p>\n</section>"
+        );
+    }
+    writeln!(
+        out,
+        "<table id=\"not-intact\" class=\"findings\">\n<tr><th>Status</th><th>File</th>\
+         <th>Reason, and SHA-256 of the uncompressed content</th></tr>"
+    )?;
+    for file in bad {
+        finding_row(out, file)?;
+    }
+    writeln!(out, "</table>\n</section>")
+}
+
+fn gaps_table(out: &mut dyn Write, gaps: &[Gap]) -> io::Result<()> {
+    writeln!(out, "<h3>Chain breaks and gaps ({})</h3>", gaps.len())?;
+    if gaps.is_empty() {
+        return writeln!(
+            out,
+            "<p class=\"note\">None: every chain runs unbroken.</p>"
+        );
+    }
+    writeln!(
+        out,
+        "<table id=\"gaps\">\n<tr><th>Kind</th><th>Account</th><th>Region</th><th>Trail</th>\
+         <th>From</th><th>To</th><th class=\"num\">Digests missing</th></tr>"
+    )?;
+    for gap in gaps {
+        let (chip, words) = match gap.kind {
+            GapKind::ChainBreak => (Mark::Deleted, "chain break: digests deleted"),
+            GapKind::Gap => (Mark::Gap, "gap: validation or logging off"),
+        };
+        writeln!(
+            out,
+            "<tr><td><span class=\"chip {}\">{words}</span></td><td>{}</td><td>{}</td>\
+             <td>{}{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
+            chip.class(),
+            Esc(&gap.chain.account),
+            Esc(&gap.chain.region),
+            Esc(&gap.chain.trail),
+            if gap.chain.backfill {
+                " (backfill)"
+            } else {
+                ""
+            },
+            time::display(gap.from),
+            time::display(gap.to),
+            gap.missing_digests
+                .map_or("—".to_owned(), |n| n.to_string())
+        )?;
+    }
+    writeln!(out, "</table>")
+}
+
+fn finding_row(out: &mut dyn Write, file: &FileVerdict) -> io::Result<()> {
+    let reference = match (file.kind, &file.reference) {
+        (FileKind::Digest, Some(fp)) => format!(
+            "<div class=\"small\">names public key <code>{}</code></div>",
+            Esc(fp)
+        ),
+        (FileKind::Log, Some(digest)) => format!(
+            "<div class=\"small\">listed by <code class=\"loc\">{}</code></div>",
+            Esc(digest)
+        ),
+        _ => String::new(),
+    };
+    writeln!(
+        out,
+        "<tr><td><span class=\"chip {}\">{}</span></td>\
+         <td><b>{}{}</b> · {}<br><code class=\"loc\">{}</code>{reference}</td>\
+         <td><div class=\"reason\">{}</div><div class=\"hash\">{}</div></td></tr>",
+        mark_of(file.status).class(),
+        file.status,
+        kind_name(file.kind),
+        if file.backfill { " (backfill)" } else { "" },
+        shown_time(file.time),
+        Esc(&file.s3_url()),
+        Esc(&file.cause.to_string()),
+        hashes(file)
+    )
+}
+
+/// Expected above actual; a pair that differs is highlighted.
+fn hashes(file: &FileVerdict) -> String {
+    if file.expected_sha256.is_none() && file.actual_sha256.is_none() {
+        return "<span class=\"small\">no SHA-256: none recorded, none read</span>".to_owned();
+    }
+    let differs =
+        matches!((file.expected_sha256, file.actual_sha256), (Some(e), Some(a)) if e != a);
+    let line = |label: &str, hash: Option<Sha256>, class: &str| match hash {
+        Some(h) => format!(
+            "<div class=\"{class}\"><span class=\"lbl\">{label}</span><code>{h}</code></div>"
+        ),
+        None => format!("<div><span class=\"lbl\">{label}</span>—</div>"),
+    };
+    format!(
+        "{}{}",
+        line("expected", file.expected_sha256, ""),
+        line(
+            "actual",
+            file.actual_sha256,
+            if differs { "differs" } else { "" }
+        )
+    )
+}
+
+fn appendix(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    writeln!(
+        out,
+        "<section id=\"appendix\">\n<h2>Appendix: every file</h2>\n<details>\n\
+         <summary>All {} files with their SHA-256 (collapsed)</summary>\n\
+         <table class=\"every\">\n<tr><th>Status</th><th>Kind</th><th>Time</th><th>Location</th>\
+         <th>SHA-256 (as read, else as expected)</th></tr>",
+        report.files.len()
+    )?;
+    for file in &report.files {
+        let hash = file
+            .actual_sha256
+            .or(file.expected_sha256)
+            .map_or("—".to_owned(), |h| h.to_hex());
+        writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td class=\"t\">{}</td><td><code class=\"loc\">{}</code></td>\
+             <td class=\"h\"><code>{hash}</code></td></tr>",
+            file.status,
+            kind_name(file.kind),
+            shown_time(file.time),
+            Esc(&file.s3_url()),
+        )?;
+    }
+    writeln!(out, "</table>\n</details>\n</section>")
+}
+
+fn footer(out: &mut dyn Write, run: &RunInfo) -> io::Result<()> {
+    writeln!(
+        out,
+        "<footer>Written by trailcheck {} at {}. This file is self-contained: it loads \
+         nothing and runs no script.</footer>\n</body>\n</html>",
+        env!("CARGO_PKG_VERSION"),
+        time::display(run.ran_at)
+    )
+}
+
+fn kind_name(kind: FileKind) -> &'static str {
+    match kind {
+        FileKind::Digest => "digest",
+        FileKind::Log => "log",
+    }
+}
+
+fn shown_time(time: Option<DateTime<Utc>>) -> String {
+    time.map_or_else(|| "unknown".to_owned(), time::display)
+}
+
+/// The arguments as a shell would need them typed: plain words bare, others single-quoted.
+fn shell_words(args: &[String]) -> String {
+    let word = |arg: &String| {
+        let plain = !arg.is_empty()
+            && arg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-./:=,@%+".contains(c));
+        if plain {
+            arg.clone()
+        } else {
+            format!("'{}'", arg.replace('\'', r"'\''"))
+        }
+    };
+    args.iter().map(word).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_defuses_a_script_key() {
+        assert_eq!(
+            escape("AWSLogs/<script>alert('x')</script>.json.gz"),
+            "AWSLogs/&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;.json.gz"
+        );
+    }
+
+    #[test]
+    fn escape_covers_attributes_and_ampersands() {
+        assert_eq!(
+            escape(r#"a"b' onmouseover=x &amp;"#),
+            "a&quot;b&#39; onmouseover=x &amp;amp;"
+        );
+    }
+
+    #[test]
+    fn escape_shows_control_and_bidi_characters() {
+        assert_eq!(escape("k\u{202E}fdp.exe\n<"), "k\\u{202e}fdp.exe\\n&lt;");
+        assert_eq!(escape("\u{FFFE}"), "\u{FFFD}");
+    }
+
+    #[test]
+    fn escape_keeps_ordinary_text() {
+        assert_eq!(escape("Grüße/日本/a+b=c"), "Grüße/日本/a+b=c");
+    }
+
+    #[test]
+    fn command_lines_quote_what_a_shell_would_split() {
+        let args: Vec<String> = [
+            "trailcheck",
+            "validate",
+            "my archive",
+            "--start-time",
+            "-7d",
+            "it's",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        assert_eq!(
+            shell_words(&args),
+            r"trailcheck validate 'my archive' --start-time -7d 'it'\''s'"
+        );
+    }
+
+    #[test]
+    fn an_empty_run_renders_as_incomplete_with_nothing_checked() {
+        let run = RunInfo {
+            command_line: vec!["trailcheck".to_owned()],
+            ran_at: DateTime::UNIX_EPOCH,
+            json: None,
+        };
+        let mut out = Vec::new();
+        render(&Report::default(), &Options::default(), &run, &mut out).unwrap();
+        let page = String::from_utf8(out).unwrap();
+        assert!(page.contains("Verdict: INCOMPLETE"));
+        assert!(page.contains("Nothing was checked"));
+        assert!(page.contains("No file with a time was checked."));
+        assert!(page.ends_with("</html>\n"));
+    }
+
+    #[test]
+    fn weeks_start_on_monday() {
+        // 2026-11-02 is a Monday.
+        let monday = chrono::NaiveDate::from_ymd_opt(2026, 11, 2)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc();
+        let h = monday.timestamp() / 3600;
+        assert_eq!(line_start(h + 5 * 24 + 7, 168), h);
+        assert_eq!(line_start(h + 7, 24), h);
+        assert_eq!(line_start(h - 1, 168), h - 168);
+    }
+}

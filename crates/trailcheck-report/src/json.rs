@@ -1,0 +1,235 @@
+//! The JSON format: one object per run, with its own serialize-only types.
+//!
+//! The types here are the schema (documented in the README), kept apart from the verdict
+//! model so that renaming a field or variant inside trailcheck cannot silently change what
+//! scripts read. Bump [`VERSION`] when a field changes meaning or goes away.
+
+use std::io::{self, Write};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
+use super::Options;
+use trailcheck_core::time;
+use trailcheck_core::verdict::{
+    FileKind, FileVerdict, Gap, GapKind, KeyUse, Outcome, Report, Status,
+};
+
+/// The schema version, the document's first field.
+const VERSION: u32 = 1;
+
+pub(super) fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, &Document::new(report, opts))?;
+    writeln!(out)?;
+    out.flush()
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    version: u32,
+    tool: String,
+    source: &'a str,
+    /// The trail ARN asked for, or null when every trail in the source was checked.
+    trail: Option<&'a str>,
+    requested: Span,
+    found: Option<Span>,
+    outcome: &'static str,
+    files: Vec<File<'a>>,
+    gaps: Vec<GapJson<'a>>,
+    keys: Vec<Key<'a>>,
+    summary: Summary,
+}
+
+impl<'a> Document<'a> {
+    fn new(report: &'a Report, opts: &'a Options) -> Self {
+        Self {
+            version: VERSION,
+            tool: format!("trailcheck {}", env!("CARGO_PKG_VERSION")),
+            source: &report.source,
+            trail: opts.trail.as_deref(),
+            requested: Span {
+                start: rfc3339(report.requested_start),
+                end: rfc3339(report.requested_end),
+            },
+            found: report.found.map(|(start, end)| Span {
+                start: rfc3339(Some(start)),
+                end: rfc3339(Some(end)),
+            }),
+            outcome: outcome_name(report.outcome(&opts.fail_on)),
+            files: report.files.iter().map(File::new).collect(),
+            gaps: report.gaps.iter().map(GapJson::new).collect(),
+            keys: report.keys.iter().map(Key::new).collect(),
+            summary: Summary::new(report),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Span {
+    start: Option<String>,
+    end: Option<String>,
+}
+
+#[derive(Serialize)]
+struct File<'a> {
+    kind: &'static str,
+    bucket: &'a str,
+    key: &'a str,
+    status: &'static str,
+    cause: &'static str,
+    detail: String,
+    time: Option<String>,
+    account: Option<&'a str>,
+    region: Option<&'a str>,
+    backfill: bool,
+    expected_sha256: Option<String>,
+    actual_sha256: Option<String>,
+    reference: Option<&'a str>,
+}
+
+impl<'a> File<'a> {
+    fn new(file: &'a FileVerdict) -> Self {
+        Self {
+            kind: kind_name(file.kind),
+            bucket: &file.bucket,
+            key: &file.key,
+            status: file.status.as_str(),
+            cause: file.cause.code(),
+            detail: file.cause.to_string(),
+            time: rfc3339(file.time),
+            account: file.account.as_deref(),
+            region: file.region.as_deref(),
+            backfill: file.backfill,
+            expected_sha256: file.expected_sha256.map(|h| h.to_hex()),
+            actual_sha256: file.actual_sha256.map(|h| h.to_hex()),
+            reference: file.reference.as_deref(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct GapJson<'a> {
+    kind: &'static str,
+    from: String,
+    to: String,
+    missing_digests: Option<u32>,
+    account: &'a str,
+    region: &'a str,
+    trail: &'a str,
+    home_region: &'a str,
+    organization: Option<&'a str>,
+    backfill: bool,
+    bucket: &'a str,
+}
+
+impl<'a> GapJson<'a> {
+    fn new(gap: &'a Gap) -> Self {
+        Self {
+            kind: gap_kind_name(gap.kind),
+            from: time::display(gap.from),
+            to: time::display(gap.to),
+            missing_digests: gap.missing_digests,
+            account: &gap.chain.account,
+            region: &gap.chain.region,
+            trail: &gap.chain.trail,
+            home_region: &gap.chain.home_region,
+            organization: gap.chain.organization.as_deref(),
+            backfill: gap.chain.backfill,
+            bucket: &gap.bucket,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Key<'a> {
+    fingerprint: &'a str,
+    valid_from: Option<String>,
+    valid_to: Option<String>,
+    file: &'a str,
+    digests_verified: usize,
+}
+
+impl<'a> Key<'a> {
+    fn new(key: &'a KeyUse) -> Self {
+        Self {
+            fingerprint: &key.fingerprint,
+            valid_from: rfc3339(key.valid_from),
+            valid_to: rfc3339(key.valid_to),
+            file: &key.file,
+            digests_verified: key.digests_verified,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Summary {
+    digests: Counts,
+    logs: Counts,
+    gaps: usize,
+    chain_breaks: usize,
+}
+
+impl Summary {
+    fn new(report: &Report) -> Self {
+        let gaps = |kind| report.gaps.iter().filter(|g| g.kind == kind).count();
+        Self {
+            digests: Counts::of(report, FileKind::Digest),
+            logs: Counts::of(report, FileKind::Log),
+            gaps: gaps(GapKind::Gap),
+            chain_breaks: gaps(GapKind::ChainBreak),
+        }
+    }
+}
+
+/// How many files of one kind have each status: every status is a key, best first, so a
+/// script can read `summary.logs.modified` without checking that it exists.
+struct Counts(Vec<(Status, usize)>);
+
+impl Counts {
+    fn of(report: &Report, kind: FileKind) -> Self {
+        Self(
+            Status::ALL
+                .into_iter()
+                .map(|status| (status, report.count(kind, status)))
+                .collect(),
+        )
+    }
+}
+
+impl Serialize for Counts {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (status, n) in &self.0 {
+            map.serialize_entry(status.as_str(), n)?;
+        }
+        map.end()
+    }
+}
+
+fn kind_name(kind: FileKind) -> &'static str {
+    match kind {
+        FileKind::Digest => "digest",
+        FileKind::Log => "log",
+    }
+}
+
+fn gap_kind_name(kind: GapKind) -> &'static str {
+    match kind {
+        GapKind::Gap => "gap",
+        GapKind::ChainBreak => "chain-break",
+    }
+}
+
+fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Intact => "intact",
+        Outcome::Tampered => "tampered",
+        Outcome::Incomplete => "incomplete",
+    }
+}
+
+/// RFC 3339 in UTC to the second (`2026-11-01T00:00:00Z`), the form CloudTrail writes.
+fn rfc3339(time: Option<DateTime<Utc>>) -> Option<String> {
+    time.map(time::display)
+}
