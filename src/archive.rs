@@ -39,7 +39,8 @@ use trailcheck_core::time;
 /// resumed run can tell an identical object without reading it, even when the ETag is not
 /// an MD5 (objects encrypted with SSE-KMS).
 pub const JOURNAL: &str = ".trailcheck-archive.jsonl";
-/// The folder of the output that holds the public keys; `validate DIR` looks there.
+/// The folder of the output that holds the public keys and their provenance records. It lies
+/// inside the evidence, so `validate` never takes it unless told to (`--keys`).
 pub const KEYS_DIR: &str = "keys";
 const PARTIAL: &str = ".partial";
 
@@ -187,6 +188,15 @@ impl Tally {
             self.failed.len(),
             keys.len()
         );
+        if !keys.is_empty() {
+            println!(
+                "The public keys in {} are evidence, not a trust root: `validate` does not take \
+                 them unless named with --keys. Anchor them with `trailcheck keys verify {}`, or \
+                 validate with keys fetched apart from this copy.",
+                out.join(KEYS_DIR).display(),
+                out.join(KEYS_DIR).display()
+            );
+        }
         if self.failed.is_empty() {
             Exit::Intact
         } else {
@@ -552,14 +562,23 @@ fn save_keys(
     out: &Path,
 ) -> Result<Vec<PathBuf>, ConfigError> {
     let source = CloudTrailKeys::new(session.clone());
+    let caller = cloudtrail::caller_identity(session);
     let dir = out.join(KEYS_DIR);
     let mut written = Vec::new();
     for range in key_ranges(digests) {
         let keys = source.fetch(&range.region, range.start, range.end)?;
-        trailcheck_core::keys::KeyRing::new()
-            .add_fetched(&keys, &cloudtrail::origin(&range.region))?;
-        let path = cloudtrail::save(&keys, &range.region, (range.start, range.end), &dir)
-            .map_err(|e| out_error(out, &e))?;
+        trailcheck_core::keys::KeyRing::new().add_fetched(
+            &keys,
+            &range.region,
+            &cloudtrail::origin(&range.region),
+        )?;
+        let record = cloudtrail::FetchRecord {
+            region: &range.region,
+            range: (range.start, range.end),
+            fetched_at: chrono::Utc::now(),
+            caller: &caller,
+        };
+        let path = cloudtrail::save(&keys, &record, &dir).map_err(|e| out_error(out, &e))?;
         written.push(path);
     }
     Ok(written)

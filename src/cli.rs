@@ -77,10 +77,16 @@ pub struct ValidateArgs {
     #[arg(value_name = "SOURCE")]
     pub path: PathBuf,
     /// Folder of public key files, as `aws cloudtrail list-public-keys` prints them.
-    /// Default: SOURCE/keys or ./keys, whichever exists; for an S3 source, CloudTrail's
-    /// ListPublicKeys.
+    /// Default: for an S3 source, CloudTrail's ListPublicKeys; otherwise ./keys, when it
+    /// exists and lies outside SOURCE. Keys inside SOURCE are used only when named here,
+    /// and every output then says the evidence vouched for itself.
     #[arg(long, value_name = "DIR")]
     pub keys: Option<PathBuf>,
+    /// Only keys with these fingerprints may verify digests: one fingerprint a line, or a
+    /// trailcheck JSON result whose `keys` are reused. A digest signed by any other key is
+    /// unverifiable (untrusted-key).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_fingerprints: Option<PathBuf>,
     /// Validate digests delivered from this time (RFC 3339, a date, or -7d). Default: the
     /// oldest digest present.
     #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
@@ -191,10 +197,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
             Exit::Intact
         }
         Command::Archive(args) => archive::run(&args).unwrap_or_else(|e| fatal(&e)),
-        Command::Keys(command) => match keys::run(&command) {
-            Ok(()) => Exit::Intact,
-            Err(e) => fatal(&e),
-        },
+        Command::Keys(command) => keys::run(&command).unwrap_or_else(|e| fatal(&e)),
     }
 }
 

@@ -9,9 +9,9 @@ use crate::cli::ValidateArgs;
 use trailcheck_aws::cloudtrail::CloudTrailKeys;
 use trailcheck_aws::s3::{S3Location, S3Store};
 use trailcheck_aws::session::{AwsOptions, AwsSession};
-use trailcheck_core::engine::{Settings, TrailSelector};
+use trailcheck_core::engine::{KeyRange, KeySource, Settings, TrailSelector};
 use trailcheck_core::error::ConfigError;
-use trailcheck_core::keys::KeyRing;
+use trailcheck_core::keys::{self, KeyRing};
 use trailcheck_core::store::Store;
 use trailcheck_core::store::local::LocalStore;
 use trailcheck_core::time;
@@ -36,6 +36,8 @@ pub struct ValidateConfig {
     pub keys: KeyRing,
     /// No `--keys` with an S3 source: ask CloudTrail's ListPublicKeys during the run.
     pub keys_online: bool,
+    /// `--trusted-fingerprints`: the pinned fingerprints and the file they came from.
+    pub pins: Option<(Vec<String>, String)>,
     pub settings: Settings,
     pub fail_on: Vec<Status>,
 }
@@ -96,12 +98,24 @@ impl ValidateConfig {
         }
         check_output("--report", args.report.as_deref())?;
         check_output("--report-json", args.report_json.as_deref())?;
+        let pins = args
+            .trusted_fingerprints
+            .as_deref()
+            .map(read_pins)
+            .transpose()?;
         let keys_online = s3.is_some() && args.keys.is_none();
-        let keys = if keys_online {
+        let mut keys = if keys_online {
             KeyRing::new()
         } else {
-            KeyRing::load_dir(&keys_dir(args.keys.as_deref(), &args.path)?)?
+            let local_source = s3.is_none().then_some(args.path.as_path());
+            KeyRing::load_dir(&keys_dir(args.keys.as_deref(), local_source)?)?
         };
+        if s3.is_none() {
+            keys.note_source(&args.path);
+        }
+        if let Some((pinned, from)) = &pins {
+            keys.pin(pinned.iter().cloned(), from);
+        }
         Ok(Self {
             source: args.path.clone(),
             bucket: args.bucket.clone(),
@@ -109,6 +123,7 @@ impl ValidateConfig {
             aws: args.aws.options(),
             keys,
             keys_online,
+            pins,
             settings: Settings {
                 start,
                 end,
@@ -131,18 +146,54 @@ impl ValidateConfig {
         )?))
     }
 
-    /// CloudTrail's ListPublicKeys, when the keys are to be fetched during the run.
-    pub fn online_keys(&self) -> Result<Option<CloudTrailKeys>, ConfigError> {
+    /// CloudTrail's ListPublicKeys, when the keys are to be fetched during the run, pinned
+    /// as `--trusted-fingerprints` says.
+    pub fn online_keys(&self) -> Result<Option<OnlineKeys>, ConfigError> {
         if !self.keys_online {
             return Ok(None);
         }
         let session = Arc::new(AwsSession::open(&self.aws)?);
-        Ok(Some(CloudTrailKeys::new(session)))
+        Ok(Some(OnlineKeys {
+            source: CloudTrailKeys::new(session),
+            pins: self.pins.clone(),
+        }))
     }
 }
 
-/// `--keys`, else the `keys` folder an archive carries (`trailcheck archive` writes it),
-/// else `./keys`.
+/// Keys fetched from CloudTrail during the run, with the run's pins applied to them.
+pub struct OnlineKeys {
+    source: CloudTrailKeys,
+    pins: Option<(Vec<String>, String)>,
+}
+
+impl KeySource for OnlineKeys {
+    fn keys(&self, wanted: &[KeyRange]) -> Result<KeyRing, ConfigError> {
+        let mut ring = self.source.keys(wanted)?;
+        if let Some((pinned, from)) = &self.pins {
+            ring.pin(pinned.iter().cloned(), from);
+        }
+        Ok(ring)
+    }
+}
+
+/// Reads `--trusted-fingerprints FILE`.
+fn read_pins(path: &Path) -> Result<(Vec<String>, String), ConfigError> {
+    let error = |why: String| ConfigError::Option {
+        option: "--trusted-fingerprints",
+        why: format!("{}: {why}", path.display()),
+    };
+    let size = std::fs::metadata(path)
+        .map_err(|e| error(e.to_string()))?
+        .len();
+    // A trailcheck JSON result lists every file, so it may be large; a pin list is not.
+    if size > 1024 * 1024 * 1024 {
+        return Err(error(format!("{size} bytes is too large")));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+    let pins = keys::parse_pins(&text).map_err(error)?;
+    Ok((pins, path.display().to_string()))
+}
+
 /// Checks `--jobs` for every command that takes it; `default` applies when it is not given
 /// (0: one thread per core).
 pub fn jobs(given: Option<usize>, default: usize) -> Result<usize, ConfigError> {
@@ -156,19 +207,46 @@ pub fn jobs(given: Option<usize>, default: usize) -> Result<usize, ConfigError> 
     }
 }
 
-fn keys_dir(given: Option<&Path>, source: &Path) -> Result<PathBuf, ConfigError> {
+/// `--keys`, else `./keys` when it exists and lies outside the source (a local folder,
+/// `source`). Keys are never taken implicitly from inside the source: whoever rewrote the
+/// archive could have rewritten its keys too, and the archive would vouch for itself.
+fn keys_dir(given: Option<&Path>, source: Option<&Path>) -> Result<PathBuf, ConfigError> {
     if let Some(dir) = given {
         return Ok(dir.to_owned());
     }
-    let candidates = [source.join("keys"), PathBuf::from("keys")];
-    match candidates.into_iter().find(|dir| dir.is_dir()) {
-        Some(dir) => Ok(dir),
-        None => Err(ConfigError::Option {
-            option: "--keys",
-            why: "no public keys: pass --keys DIR (a folder of `aws cloudtrail \
-                  list-public-keys` JSON files), or keep them in SOURCE/keys or ./keys"
-                .to_owned(),
-        }),
+    let default = PathBuf::from("keys");
+    let inside = |dir: &Path| source.is_some_and(|s| lies_inside(dir, s));
+    if default.is_dir() && !inside(&default) {
+        return Ok(default);
+    }
+    let mut why = "no public keys: pass --keys DIR (a folder of `aws cloudtrail \
+                   list-public-keys` JSON files, e.g. from `trailcheck keys fetch`), or keep \
+                   them in ./keys outside the archive"
+        .to_owned();
+    if let Some(own) = source.map(|s| s.join("keys")).filter(|d| d.is_dir()) {
+        why.push_str(&format!(
+            ". {} lies inside the archive being judged and is not used unless named with \
+             --keys: whoever could rewrite the archive could rewrite those keys too. Check them \
+             with `trailcheck keys verify {}`",
+            own.display(),
+            own.display()
+        ));
+    } else if default.is_dir() {
+        why.push_str(
+            ". ./keys lies inside the archive being judged, so it is not used unless named",
+        );
+    }
+    Err(ConfigError::Option {
+        option: "--keys",
+        why,
+    })
+}
+
+/// Whether `path` lies inside `root`, both resolved through symlinks.
+fn lies_inside(path: &Path, root: &Path) -> bool {
+    match (std::fs::canonicalize(path), std::fs::canonicalize(root)) {
+        (Ok(path), Ok(root)) => path.starts_with(root),
+        _ => false,
     }
 }
 

@@ -13,7 +13,7 @@ use quick_xml::events::Event;
 use sha2::Digest as _;
 use trailcheck_core::engine::progress::Progress;
 use trailcheck_core::hash::Sha256;
-use trailcheck_core::verdict::{Cause, ChainId, FileKind, FileVerdict, Report, Status};
+use trailcheck_core::verdict::{Cause, ChainId, FileKind, FileVerdict, Report};
 use trailcheck_report::{JsonSeal, Options, RunInfo};
 use trailcheck_sim::TamperKind;
 
@@ -166,13 +166,12 @@ fn hostile_report() -> Report {
         FileKind::Log,
         "bucket\"><img src=x onerror=alert(2)>",
         &format!("AWSLogs/111122223333/CloudTrail/us-east-1/{script}.json.gz"),
-        Status::Modified,
         Cause::InvalidFormat(format!("the digest lists hash value '{script}'")),
     );
     file.time = Some(Utc.with_ymd_and_hms(2026, 11, 1, 3, 0, 0).unwrap());
     file.account = Some("111122223333".to_owned());
     file.region = Some(format!("us-east-1{script}"));
-    file.reference = Some(format!("digest{script}"));
+    file.listed_by = Some(format!("digest{script}"));
     file.expected_sha256 = Some(Sha256::of(b"a"));
     file.actual_sha256 = Some(Sha256::of(b"b"));
     Report {

@@ -16,7 +16,11 @@ fn at(hour: u32) -> DateTime<Utc> {
 }
 
 fn file(kind: FileKind, key: &str, status: Status, cause: Cause) -> FileVerdict {
-    let mut file = FileVerdict::new(kind, "trail-bucket", key, status, cause);
+    // The status is set apart from the cause: these tests render what they are given.
+    let mut file = FileVerdict {
+        status,
+        ..FileVerdict::new(kind, "trail-bucket", key, cause)
+    };
     file.time = Some(at(1));
     file.account = Some("111122223333".to_owned());
     file.region = Some("us-east-1".to_owned());
@@ -55,6 +59,7 @@ fn gap(kind: GapKind, from: u32, to: u32, missing: Option<u32>, backfill: bool) 
         from: at(from),
         to: at(to),
         missing_digests: missing,
+        previous: None,
     }
 }
 
@@ -571,11 +576,11 @@ fn escape_sequences_in_bucket_key_and_source_are_not_sent_to_the_terminal() {
 
 fn full_report() -> Report {
     let mut intact = digest("d2.json.gz", Status::Intact, Cause::Verified);
-    intact.reference = Some("fp01".into());
+    intact.signed_by = Some("fp01".into());
     let mut modified = log("l1.json.gz", Status::Modified, Cause::HashMismatch);
     modified.expected_sha256 = Some(Sha256::of(b"signed"));
     modified.actual_sha256 = Some(Sha256::of(b"tampered"));
-    modified.reference = Some("d2.json.gz".into());
+    modified.listed_by = Some("d2.json.gz".into());
     let mut report = report(vec![
         intact,
         backfill(digest(

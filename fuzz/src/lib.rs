@@ -84,17 +84,19 @@ fn judge_unsigned(content: load::Content) {
         },
         content: Ok(content.clone()),
     };
-    let vouching = SuccessorClaim {
+    // A successor can only vouch with a proof of its own, which nothing here can forge:
+    // the claim the fuzzer can make is an unproven successor's record.
+    let claiming = SuccessorClaim {
         signature: signature.unwrap_or_default(),
         hash: content.sha256.to_hex(),
         hash_algorithm: None,
-        authentic: true,
+        vouched: None,
     };
-    for claim in [None, Some(&vouching)] {
+    for claim in [None, Some(&claiming)] {
         let judgement = judge(&loaded, claim, test_ring());
         assert!(judgement.verified.is_none(), "a forged digest verified");
         assert_ne!(
-            judgement.status,
+            judgement.status(),
             Status::Intact,
             "a forged digest is intact"
         );
@@ -225,7 +227,7 @@ pub fn objectkey(data: &[u8]) {
         assert!(path.components().all(|c| matches!(c, Component::Normal(_))));
         let root = Path::new("/archive/root");
         assert!(root.join(&path).starts_with(root), "{path:?}");
-        assert!(!key.contains(['\\', '\0']));
+        assert!(!key.contains('\0'));
     }
 }
 

@@ -1,5 +1,6 @@
 //! CloudTrail's public keys online: ListPublicKeys per region, as a key source for a run on
-//! S3 and for `trailcheck keys fetch`, which saves them for offline use.
+//! S3 and for `trailcheck keys fetch`, which saves them for offline use with a provenance
+//! record beside each key file (what was asked, when, by whom, and the file's SHA-256).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,7 +13,12 @@ use chrono::{DateTime, Utc};
 use crate::session::AwsSession;
 use trailcheck_core::engine::{KeyRange, KeySource};
 use trailcheck_core::error::ConfigError;
-use trailcheck_core::keys::{self, FetchedKey, KeyRing};
+use trailcheck_core::hash::Sha256;
+use trailcheck_core::keys::{self, Caller, FetchedKey, KeyRing, Provenance};
+
+/// GetCallerIdentity is only asked for the provenance record: a slow or absent STS must not
+/// hold up a fetch, so it gets this long and the record then says why it has no caller.
+const CALLER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Asks CloudTrail for keys, one ListPublicKeys call (and its pages) per region.
 pub struct CloudTrailKeys {
@@ -60,7 +66,7 @@ impl KeySource for CloudTrailKeys {
         let mut ring = KeyRing::new();
         for range in wanted {
             let fetched = self.fetch(&range.region, range.start, range.end)?;
-            ring.add_fetched(&fetched, &origin(&range.region))?;
+            ring.add_fetched(&fetched, &range.region, &origin(&range.region))?;
         }
         Ok(ring)
     }
@@ -100,19 +106,47 @@ async fn list_public_keys(
     }
 }
 
+/// Who the session's credentials are, as STS GetCallerIdentity answers, for provenance.
+pub fn caller_identity(session: &AwsSession) -> Result<Caller, String> {
+    let config = aws_sdk_sts::config::Builder::from(session.config())
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_timeout(CALLER_TIMEOUT)
+                .build(),
+        )
+        .build();
+    let client = aws_sdk_sts::Client::from_conf(config);
+    let answer = session
+        .block_on(async {
+            tokio::time::timeout(CALLER_TIMEOUT, client.get_caller_identity().send()).await
+        })
+        .map_err(|_| format!("STS GetCallerIdentity did not answer within {CALLER_TIMEOUT:?}"))?
+        .map_err(|e| crate::session::describe("STS GetCallerIdentity", &e))?;
+    Ok(Caller {
+        account: answer.account().map(str::to_owned),
+        arn: answer.arn().map(str::to_owned),
+        user_id: answer.user_id().map(str::to_owned),
+    })
+}
+
 fn to_chrono(time: &SdkTime) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(time.secs(), time.subsec_nanos())
 }
 
+/// How a fetch was made, for the provenance record written beside its key file.
+pub struct FetchRecord<'a> {
+    pub region: &'a str,
+    pub range: (DateTime<Utc>, DateTime<Utc>),
+    pub fetched_at: DateTime<Utc>,
+    pub caller: &'a Result<Caller, String>,
+}
+
 /// Writes `dir/public-keys-REGION-START-END.json` in the shape `aws cloudtrail
-/// list-public-keys` prints; returns its path. The range is in the name so that fetches for
-/// other ranges add files rather than replace them.
-pub fn save(
-    keys: &[FetchedKey],
-    region: &str,
-    (start, end): (DateTime<Utc>, DateTime<Utc>),
-    dir: &Path,
-) -> std::io::Result<PathBuf> {
+/// list-public-keys` prints, and its provenance record beside it; returns the key file's
+/// path. The range is in the name so that fetches for other ranges add files rather than
+/// replace them.
+pub fn save(keys: &[FetchedKey], record: &FetchRecord<'_>, dir: &Path) -> std::io::Result<PathBuf> {
+    let (region, (start, end)) = (record.region, record.range);
     std::fs::create_dir_all(dir)?;
     let name = format!(
         "public-keys-{region}-{}-{}.json",
@@ -120,8 +154,38 @@ pub fn save(
         end.format("%Y%m%dT%H%MZ")
     );
     let path = dir.join(&name);
-    let partial = dir.join(format!(".{name}.partial"));
-    std::fs::write(&partial, keys::list_public_keys_json(keys))?;
-    std::fs::rename(&partial, &path)?;
+    let bytes = keys::list_public_keys_json(keys);
+    let provenance = Provenance {
+        fetched_with: "CloudTrail ListPublicKeys".to_owned(),
+        region: region.to_owned(),
+        requested_start: trailcheck_core::time::display(start),
+        requested_end: trailcheck_core::time::display(end),
+        fetched_at: trailcheck_core::time::display(record.fetched_at),
+        caller: record.caller.as_ref().ok().cloned(),
+        caller_unavailable: record.caller.as_ref().err().cloned(),
+        tool: format!("trailcheck {}", env!("CARGO_PKG_VERSION")),
+        key_file: name.clone(),
+        key_file_sha256: Sha256::of(&bytes).to_hex(),
+        fingerprints: keys
+            .iter()
+            .map(|k| k.fingerprint.to_ascii_lowercase())
+            .collect(),
+    };
+    // The record first: a key file is never left without the record that matches it.
+    write_atomically(
+        &keys::provenance_path(&path),
+        &keys::provenance_json(&provenance),
+    )?;
+    write_atomically(&path, &bytes)?;
     Ok(path)
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let partial = path.with_file_name(format!(".{name}.partial"));
+    std::fs::write(&partial, bytes)?;
+    std::fs::rename(&partial, path)
 }

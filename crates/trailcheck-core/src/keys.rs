@@ -1,22 +1,103 @@
-//! CloudTrail public keys: loading key files, checking them, finding a key by fingerprint.
+//! CloudTrail public keys: loading key files, checking them, and deciding which key may
+//! verify which digest.
 //!
 //! Key files hold what `aws cloudtrail list-public-keys` prints. A key whose fingerprint does
 //! not match its bytes, or that is not a 2048-8192 bit RSA key, makes the whole file an error:
 //! a corrupt key store must stop the run, not quietly verify fewer digests.
+//!
+//! Keys are evidence, not authority: each key carries where it came from ([`KeyOrigin`]),
+//! and [`KeyRing::authorize`] only lets a key verify a digest signed in its region, within
+//! its validity, and (with pinning) only when its fingerprint is pinned.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use md5::{Digest as _, Md5};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::der;
 use crate::error::ConfigError;
+use crate::hash::Sha256;
+use crate::verdict::{KeyTrust, Trust};
+
+/// A key's validity is widened by this on each side before a digest's signing time is held
+/// against it. CloudTrail signs a digest when it delivers it, minutes after its end time, so
+/// a digest ending just before a rotation may carry the new key; the AWS CLI allows for this
+/// by asking ListPublicKeys up to two hours past the end of its range (and one hour around a
+/// backfill digest's generation time). Two hours keeps every digest the CLI accepts.
+pub const VALIDITY_MARGIN: Duration = Duration::hours(2);
+
+/// A key file written by `trailcheck keys fetch` or `archive` has its provenance record
+/// beside it, named after it with this ending instead of `.json`.
+pub const PROVENANCE_SUFFIX: &str = ".provenance.json";
+
+/// Where a key came from: what its trust rests on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyOrigin {
+    /// Read from a key file.
+    File,
+    /// Fetched from CloudTrail's ListPublicKeys during the run, in this region.
+    CloudTrail { region: String },
+}
+
+/// What a key file's fetch recorded: written beside the key file, shown in the report. It is
+/// evidence about the key file, as good as the folder that holds it; `keys verify` anchors it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The call the keys came from: `CloudTrail ListPublicKeys`.
+    pub fetched_with: String,
+    pub region: String,
+    /// The range asked for (RFC 3339).
+    pub requested_start: String,
+    pub requested_end: String,
+    /// When the call was made (RFC 3339).
+    pub fetched_at: String,
+    /// STS GetCallerIdentity at the time, where it answered.
+    pub caller: Option<Caller>,
+    /// Why the caller identity is missing, when it is.
+    pub caller_unavailable: Option<String>,
+    /// The program that wrote the record.
+    pub tool: String,
+    /// The key file's name and the SHA-256 of its bytes as written.
+    pub key_file: String,
+    pub key_file_sha256: String,
+    pub fingerprints: Vec<String>,
+}
+
+/// Who fetched the keys, as STS GetCallerIdentity answered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    pub account: Option<String>,
+    pub arn: Option<String>,
+    pub user_id: Option<String>,
+}
+
+/// Why a key may not verify a digest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyRefusal {
+    /// No key has the fingerprint.
+    Unknown(String),
+    /// The key is known but not pinned.
+    Untrusted(String),
+    /// The key's region is known and is not the digest's.
+    OtherRegion {
+        fingerprint: String,
+        key_region: String,
+        digest_region: String,
+    },
+    /// The digest was signed outside the key's validity (widened by [`VALIDITY_MARGIN`]).
+    NotValidThen {
+        fingerprint: String,
+        signed: DateTime<Utc>,
+        valid_from: Option<DateTime<Utc>>,
+        valid_to: Option<DateTime<Utc>>,
+    },
+}
 
 /// Key files larger than this are refused; real ones are a few KiB.
 const MAX_KEY_FILE: u64 = 4 * 1024 * 1024;
@@ -33,14 +114,53 @@ pub struct PublicKey {
     pub bits: usize,
     pub valid_from: Option<DateTime<Utc>>,
     pub valid_to: Option<DateTime<Utc>>,
-    /// The file the key came from, for reports.
+    /// The file the key came from (or the call, for a fetched key), for reports.
     pub file: PathBuf,
+    pub origin: KeyOrigin,
+    /// The region whose digests the key signs, when known (from CloudTrail or a provenance
+    /// record; a bare key file does not say).
+    pub region: Option<String>,
+    /// The key file's provenance record, when it has one.
+    pub provenance: Option<Provenance>,
+    /// The key file lies inside the source being judged ([`KeyRing::note_source`]).
+    pub inside_source: bool,
 }
 
-/// The keys a run may verify with, by fingerprint.
+impl PublicKey {
+    /// Whether this key may verify a digest of `region` signed at `signed`.
+    fn allows(&self, signed: DateTime<Utc>, region: Option<&str>) -> Result<(), KeyRefusal> {
+        if let (Some(key_region), Some(digest_region)) = (&self.region, region)
+            && key_region != digest_region
+        {
+            return Err(KeyRefusal::OtherRegion {
+                fingerprint: self.fingerprint.clone(),
+                key_region: key_region.clone(),
+                digest_region: digest_region.to_owned(),
+            });
+        }
+        let too_early = self
+            .valid_from
+            .is_some_and(|f| signed < f - VALIDITY_MARGIN);
+        let too_late = self.valid_to.is_some_and(|t| signed > t + VALIDITY_MARGIN);
+        if too_early || too_late {
+            return Err(KeyRefusal::NotValidThen {
+                fingerprint: self.fingerprint.clone(),
+                signed,
+                valid_from: self.valid_from,
+                valid_to: self.valid_to,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The keys a run may verify with, by fingerprint, and the fingerprints pinned, if any.
 #[derive(Clone, Debug, Default)]
 pub struct KeyRing {
     keys: BTreeMap<String, PublicKey>,
+    pinned: Option<BTreeSet<String>>,
+    /// Where the pins came from, for reports.
+    pinned_from: Option<String>,
 }
 
 /// A key as CloudTrail's ListPublicKeys returns it: DER bytes and what CloudTrail says of them.
@@ -85,6 +205,7 @@ impl KeyRing {
         let mut files: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "json") && p.is_file())
+            .filter(|p| !is_provenance_file(p))
             .collect();
         files.sort();
         let mut ring = Self::new();
@@ -100,10 +221,111 @@ impl KeyRing {
         Ok(ring)
     }
 
-    /// Loads one key file, adding its keys.
+    /// Loads one key file, adding its keys, with the provenance record beside it if any.
+    /// A record whose SHA-256 is not the key file's means the file changed after its fetch:
+    /// an error, like any other corrupt key file.
     pub fn load_file(&mut self, path: &Path) -> Result<(), ConfigError> {
         let bytes = read_bounded(path)?;
-        self.add_json(&bytes, path)
+        let provenance = read_provenance(path)?;
+        if let Some(record) = &provenance {
+            let actual = Sha256::of(&bytes).to_hex();
+            if !record.key_file_sha256.eq_ignore_ascii_case(&actual) {
+                return Err(ConfigError::KeyFile {
+                    path: path.to_owned(),
+                    why: format!(
+                        "its SHA-256 is {actual}, but its provenance record says {} was written \
+                         when it was fetched: the file changed since",
+                        record.key_file_sha256
+                    ),
+                });
+            }
+        }
+        let before: BTreeSet<String> = self.keys.keys().cloned().collect();
+        self.add_json(&bytes, path)?;
+        if let Some(record) = provenance {
+            for (fingerprint, key) in self.keys.iter_mut() {
+                if !before.contains(fingerprint) && key.file == path {
+                    key.region = Some(record.region.clone());
+                    key.provenance = Some(record.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks each key read from a file inside `source` (compared after resolving symlinks):
+    /// such a key is vouched for by the very evidence it is to judge.
+    pub fn note_source(&mut self, source: &Path) {
+        let Ok(root) = fs::canonicalize(source) else {
+            return;
+        };
+        for key in self.keys.values_mut() {
+            if key.origin == KeyOrigin::File {
+                key.inside_source = fs::canonicalize(&key.file).is_ok_and(|f| f.starts_with(&root));
+            }
+        }
+    }
+
+    /// Limits the keys that may verify digests to these fingerprints, read from `from`.
+    pub fn pin(&mut self, fingerprints: impl IntoIterator<Item = String>, from: &str) {
+        self.pinned_from = Some(from.to_owned());
+        self.pinned = Some(
+            fingerprints
+                .into_iter()
+                .map(|f| f.trim().to_ascii_lowercase())
+                .collect(),
+        );
+    }
+
+    /// The pinned fingerprints, when the ring is pinned.
+    pub fn pinned(&self) -> Option<&BTreeSet<String>> {
+        self.pinned.as_ref()
+    }
+
+    /// Where trust comes from in a run with this ring, for the report.
+    pub fn trust(&self) -> Trust {
+        let keys = self
+            .keys
+            .values()
+            .map(|key| KeyTrust {
+                fingerprint: key.fingerprint.clone(),
+                origin: match key.origin {
+                    KeyOrigin::File => "file",
+                    KeyOrigin::CloudTrail { .. } => "cloudtrail",
+                },
+                location: key.file.display().to_string(),
+                region: key.region.clone(),
+                valid_from: key.valid_from,
+                valid_to: key.valid_to,
+                inside_source: key.inside_source,
+                provenance: key.provenance.clone(),
+            })
+            .collect();
+        Trust {
+            keys,
+            pinned_from: self.pinned_from.clone(),
+            pinned: self.pinned.iter().flatten().cloned().collect(),
+        }
+    }
+
+    /// The key that may verify a digest naming `fingerprint`, signed at `signed` in `region`
+    /// (`None` when the digest's region is not known), or why none may.
+    pub fn authorize(
+        &self,
+        fingerprint: &str,
+        signed: DateTime<Utc>,
+        region: Option<&str>,
+    ) -> Result<&PublicKey, KeyRefusal> {
+        let key = self
+            .get(fingerprint)
+            .ok_or_else(|| KeyRefusal::Unknown(fingerprint.to_owned()))?;
+        if let Some(pinned) = &self.pinned
+            && !pinned.contains(&key.fingerprint)
+        {
+            return Err(KeyRefusal::Untrusted(key.fingerprint.clone()));
+        }
+        key.allows(signed, region)?;
+        Ok(key)
     }
 
     /// Adds the keys of a key file's content; `path` names it in errors and reports.
@@ -122,11 +344,17 @@ impl KeyRing {
         Ok(())
     }
 
-    /// Adds keys fetched from CloudTrail, checked as key files are: a fingerprint that does
-    /// not match its key's bytes is an error. `origin` names the call in reports.
-    pub fn add_fetched(&mut self, keys: &[FetchedKey], origin: &str) -> Result<(), ConfigError> {
+    /// Adds keys fetched from CloudTrail in `region`, checked as key files are: a
+    /// fingerprint that does not match its key's bytes is an error. `origin` names the call
+    /// in reports.
+    pub fn add_fetched(
+        &mut self,
+        keys: &[FetchedKey],
+        region: &str,
+        origin: &str,
+    ) -> Result<(), ConfigError> {
         for (i, fetched) in keys.iter().enumerate() {
-            let key = parse_der(
+            let mut key = parse_der(
                 &fetched.der,
                 &fetched.fingerprint,
                 (fetched.valid_from, fetched.valid_to),
@@ -135,6 +363,10 @@ impl KeyRing {
             .map_err(|why| ConfigError::Aws {
                 why: format!("{origin}: key {i}: {why}"),
             })?;
+            key.origin = KeyOrigin::CloudTrail {
+                region: region.to_owned(),
+            };
+            key.region = Some(region.to_owned());
             self.keys.insert(key.fingerprint.clone(), key);
         }
         Ok(())
@@ -214,7 +446,93 @@ fn parse_der(
         valid_from,
         valid_to,
         file: path.to_owned(),
+        origin: KeyOrigin::File,
+        region: None,
+        provenance: None,
+        inside_source: false,
     })
+}
+
+fn is_provenance_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(PROVENANCE_SUFFIX))
+}
+
+/// The provenance record's path for a key file: `NAME.json` -> `NAME.provenance.json`.
+pub fn provenance_path(key_file: &Path) -> PathBuf {
+    let stem = key_file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    key_file.with_file_name(format!("{stem}{PROVENANCE_SUFFIX}"))
+}
+
+/// Reads the provenance record beside `key_file`, if there is one.
+fn read_provenance(key_file: &Path) -> Result<Option<Provenance>, ConfigError> {
+    let path = provenance_path(key_file);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let bytes = read_bounded(&path)?;
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| ConfigError::KeyFile {
+            path,
+            why: format!("not a trailcheck key provenance record ({e})"),
+        })
+}
+
+/// The provenance record's bytes, as `keys fetch` and `archive` write them.
+pub fn provenance_json(record: &Provenance) -> Vec<u8> {
+    let mut json = serde_json::to_vec_pretty(record).unwrap_or_default();
+    json.push(b'\n');
+    json
+}
+
+/// Reads `--trusted-fingerprints`: one fingerprint a line (`#` starts a comment), or a
+/// trailcheck JSON result, whose `keys[].fingerprint` are taken. Each must be 32 hex digits;
+/// an empty list is an error, as it would let nothing verify.
+pub fn parse_pins(text: &str) -> Result<Vec<String>, String> {
+    let trimmed = text.trim_start();
+    let candidates: Vec<String> = if trimmed.starts_with('{') {
+        let value: Value = serde_json::from_str(trimmed)
+            .map_err(|e| format!("not a trailcheck JSON result ({e})"))?;
+        let keys = value
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or("a JSON file must be a trailcheck result with a `keys` list")?;
+        keys.iter()
+            .map(|k| {
+                k.get("fingerprint")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| "an entry of `keys` has no `fingerprint`".to_owned())
+            })
+            .collect::<Result<_, _>>()?
+    } else {
+        text.lines()
+            .map(|line| line.split('#').next().unwrap_or("").trim())
+            .filter(|line| !line.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut pins = Vec::new();
+    for (i, candidate) in candidates.iter().enumerate() {
+        let ok = candidate.len() == 32 && candidate.bytes().all(|b| b.is_ascii_hexdigit());
+        if !ok {
+            return Err(format!(
+                "entry {} ('{}') is not a key fingerprint (32 hex digits)",
+                i + 1,
+                candidate.escape_debug()
+            ));
+        }
+        pins.push(candidate.to_ascii_lowercase());
+    }
+    if pins.is_empty() {
+        return Err("no fingerprints: nothing could verify a digest".to_owned());
+    }
+    Ok(pins)
 }
 
 /// Keys in the shape `aws cloudtrail list-public-keys` prints (`Value` base64, times in
@@ -333,7 +651,11 @@ mod tests {
         };
         let mut online = KeyRing::new();
         online
-            .add_fetched(std::slice::from_ref(&fetched), "ListPublicKeys us-east-1")
+            .add_fetched(
+                std::slice::from_ref(&fetched),
+                "us-east-1",
+                "ListPublicKeys us-east-1",
+            )
             .unwrap();
         assert_eq!(online.get(&key.fingerprint).unwrap().pkcs1, key.pkcs1);
         let mut saved = KeyRing::new();
@@ -349,7 +671,7 @@ mod tests {
             ..fetched
         };
         let err = KeyRing::new()
-            .add_fetched(&[corrupt], "ListPublicKeys us-east-1")
+            .add_fetched(&[corrupt], "us-east-1", "ListPublicKeys us-east-1")
             .unwrap_err()
             .to_string();
         assert!(err.contains("does not match"), "{err}");

@@ -110,12 +110,32 @@ pub enum Cause {
     // --- moved
     /// Found away from the location it records.
     MovedFrom { bucket: String, key: String },
+    // --- deleted, with the code `moved`
+    /// Digest: absent from the location CloudTrail delivered it to, and found elsewhere.
+    /// The entry for the original location, so it is listed as the AWS CLI lists it.
+    MovedTo { bucket: String, key: String },
     // --- unreferenced
     /// Present in a period the chain covers, and listed by no digest.
     NotListed,
     // --- unverifiable
     /// The digest names a public-key fingerprint no key file holds.
     UnknownKey(String),
+    /// The key the digest names is known, but `--trusted-fingerprints` does not pin it.
+    UntrustedKey(String),
+    /// The key was not valid when the digest was signed (its validity, widened by
+    /// [`crate::keys::VALIDITY_MARGIN`], does not hold the digest's signing time).
+    KeyNotValidThen {
+        fingerprint: String,
+        signed: DateTime<Utc>,
+        valid_from: Option<DateTime<Utc>>,
+        valid_to: Option<DateTime<Utc>>,
+    },
+    /// The key belongs to another region than the digest: each region signs with its own.
+    KeyOtherRegion {
+        fingerprint: String,
+        key_region: String,
+        digest_region: String,
+    },
     /// The digest's signature algorithm is not SHA256withRSA.
     UnsupportedAlgorithm(String),
     /// The newest digest of a chain has no signature metadata (sidecar or S3 user metadata).
@@ -157,9 +177,12 @@ impl Cause {
             Cause::BadSignature => "bad-signature",
             Cause::SignatureDisagrees => "signature-disagrees",
             Cause::NotFound => "not-found",
-            Cause::MovedFrom { .. } => "moved",
+            Cause::MovedFrom { .. } | Cause::MovedTo { .. } => "moved",
             Cause::NotListed => "not-listed",
             Cause::UnknownKey(_) => "unknown-key",
+            Cause::UntrustedKey(_) => "untrusted-key",
+            Cause::KeyNotValidThen { .. } => "key-not-valid-then",
+            Cause::KeyOtherRegion { .. } => "key-other-region",
             Cause::UnsupportedAlgorithm(_) => "unsupported-algorithm",
             Cause::NoSignature => "no-signature",
             Cause::Unreadable(_) => "unreadable",
@@ -172,6 +195,41 @@ impl Cause {
             Cause::PeriodNotVerified => "period-not-verified",
             Cause::NoDigests => "no-digests",
             Cause::AwaitingDigest => "awaiting-digest",
+        }
+    }
+
+    /// The status a cause gives its file. Total and without a wildcard arm, so a new cause
+    /// cannot be given a status by accident: the compiler asks where it belongs.
+    pub fn status(&self) -> Status {
+        match self {
+            Cause::Verified => Status::Intact,
+            Cause::HashMismatch
+            | Cause::DataAfterGzip
+            | Cause::NotGzip(_)
+            | Cause::InvalidFormat(_)
+            | Cause::MissingField(_)
+            | Cause::DigestHashMismatch
+            | Cause::BadSignature
+            | Cause::SignatureDisagrees => Status::Modified,
+            Cause::NotFound | Cause::MovedTo { .. } => Status::Deleted,
+            Cause::MovedFrom { .. } => Status::Moved,
+            Cause::NotListed => Status::Unreferenced,
+            Cause::UnknownKey(_)
+            | Cause::UntrustedKey(_)
+            | Cause::KeyNotValidThen { .. }
+            | Cause::KeyOtherRegion { .. }
+            | Cause::UnsupportedAlgorithm(_)
+            | Cause::NoSignature
+            | Cause::Unreadable(_)
+            | Cause::Inaccessible(_)
+            | Cause::ListedByUnverifiedDigest(_)
+            | Cause::InGap
+            | Cause::DigestMissing
+            | Cause::AfterNewestDigest
+            | Cause::BeforeOldestDigest
+            | Cause::PeriodNotVerified
+            | Cause::NoDigests => Status::Unverifiable,
+            Cause::AwaitingDigest => Status::Pending,
         }
     }
 }
@@ -198,7 +256,37 @@ impl fmt::Display for Cause {
                 "has been moved from its original location s3://{bucket}/{key}"
             ),
             Cause::NotListed => f.write_str("not listed by any digest covering its delivery time"),
+            Cause::MovedTo { bucket, key } => write!(
+                f,
+                "not found at the location CloudTrail delivered it to; the digest was found at \
+                 s3://{bucket}/{key}"
+            ),
             Cause::UnknownKey(fp) => write!(f, "public key not found for fingerprint {fp}"),
+            Cause::UntrustedKey(fp) => write!(
+                f,
+                "signed with key {fp}, which --trusted-fingerprints does not pin"
+            ),
+            Cause::KeyNotValidThen {
+                fingerprint,
+                signed,
+                valid_from,
+                valid_to,
+            } => write!(
+                f,
+                "signed at {} with key {fingerprint}, valid only from {} to {}",
+                crate::time::display(*signed),
+                valid_from.map_or("(open)".to_owned(), crate::time::display),
+                valid_to.map_or("(open)".to_owned(), crate::time::display),
+            ),
+            Cause::KeyOtherRegion {
+                fingerprint,
+                key_region,
+                digest_region,
+            } => write!(
+                f,
+                "signed with key {fingerprint} of region {key_region}; a {digest_region} digest \
+                 is signed with a {digest_region} key"
+            ),
             Cause::UnsupportedAlgorithm(alg) => {
                 write!(f, "unsupported signature algorithm {alg}")
             }
@@ -269,18 +357,21 @@ pub struct FileVerdict {
     pub expected_sha256: Option<Sha256>,
     /// The SHA-256 of the uncompressed content as read.
     pub actual_sha256: Option<Sha256>,
-    /// For a digest, the fingerprint of the key it names; for a log, the digest listing it.
-    pub reference: Option<String>,
+    /// Digest: the fingerprint of the key it names (`digestPublicKeyFingerprint`).
+    pub signed_by: Option<String>,
+    /// Log: the key of the digest that lists it.
+    pub listed_by: Option<String>,
 }
 
 impl FileVerdict {
-    /// A verdict with only the identifying fields set; callers fill in the rest.
-    pub fn new(kind: FileKind, bucket: &str, key: &str, status: Status, cause: Cause) -> Self {
+    /// A verdict with only the identifying fields set; callers fill in the rest. The status
+    /// follows from the cause ([`Cause::status`]), so the two can never disagree.
+    pub fn new(kind: FileKind, bucket: &str, key: &str, cause: Cause) -> Self {
         Self {
             kind,
             bucket: bucket.to_owned(),
             key: key.to_owned(),
-            status,
+            status: cause.status(),
             cause,
             time: None,
             account: None,
@@ -288,7 +379,17 @@ impl FileVerdict {
             backfill: false,
             expected_sha256: None,
             actual_sha256: None,
-            reference: None,
+            signed_by: None,
+            listed_by: None,
+        }
+    }
+
+    /// The one field older output had for both: a digest's key fingerprint, or the digest
+    /// listing a log. Kept for the JSON `reference` field.
+    pub fn reference(&self) -> Option<&str> {
+        match self.kind {
+            FileKind::Digest => self.signed_by.as_deref(),
+            FileKind::Log => self.listed_by.as_deref(),
         }
     }
 
@@ -310,6 +411,10 @@ pub enum GapKind {
     Gap,
     /// A digest's predecessor is missing: one or more digests were deleted.
     ChainBreak,
+    /// The oldest digest present names a predecessor the source does not hold, and holds no
+    /// logs of that predecessor's period either: a partial copy, or digests deleted with
+    /// their logs. Where the chain began cannot be told from the source.
+    OpenStart,
 }
 
 /// A period with no digest.
@@ -323,6 +428,9 @@ pub struct Gap {
     /// For a chain break, how many hourly digests are missing, inferred from the cadence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing_digests: Option<u32>,
+    /// For an open start, the predecessor the oldest digest names (bucket and key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<(String, String)>,
 }
 
 /// A public key that verified at least one digest.
@@ -347,6 +455,42 @@ pub struct Report {
     pub gaps: Vec<Gap>,
     pub chains: Vec<ChainId>,
     pub keys: Vec<KeyUse>,
+    /// Where the run's public keys came from, and so what its verdict rests on.
+    pub trust: Trust,
+}
+
+/// Where trust came from in a run: every key offered, its origin, and any pinning.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Trust {
+    pub keys: Vec<KeyTrust>,
+    /// The file `--trusted-fingerprints` named, when the keys were pinned.
+    pub pinned_from: Option<String>,
+    /// The fingerprints pinned (lower-case hex), when pinned.
+    pub pinned: Vec<String>,
+}
+
+impl Trust {
+    /// True when any key was read from inside the source being judged.
+    pub fn keys_inside_source(&self) -> bool {
+        self.keys.iter().any(|k| k.inside_source)
+    }
+}
+
+/// One key the run could verify with, and where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyTrust {
+    pub fingerprint: String,
+    /// `file` (a key file) or `cloudtrail` (ListPublicKeys during the run).
+    pub origin: &'static str,
+    /// The key file, or the call (`CloudTrail ListPublicKeys us-east-1`).
+    pub location: String,
+    pub region: Option<String>,
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_to: Option<DateTime<Utc>>,
+    /// The key file lies inside the source: the evidence vouches for itself.
+    pub inside_source: bool,
+    /// What the key file's provenance record says, when it has one.
+    pub provenance: Option<crate::keys::Provenance>,
 }
 
 /// The verdict of a run as a whole.
@@ -439,7 +583,11 @@ mod tests {
 
     #[test]
     fn outcome_prefers_tampering_over_unverifiable_and_ignores_pending() {
-        let file = |status| FileVerdict::new(FileKind::Log, "b", "k", status, Cause::Verified);
+        let file = |status| {
+            let mut file = FileVerdict::new(FileKind::Log, "b", "k", Cause::Verified);
+            file.status = status;
+            file
+        };
         let mut report = Report::default();
         assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Incomplete);
         report.files = vec![file(Status::Intact), file(Status::Pending)];

@@ -17,7 +17,9 @@ use super::Options;
 use super::sanitize::terminal;
 use trailcheck_core::hash::Sha256;
 use trailcheck_core::time;
-use trailcheck_core::verdict::{FileKind, FileVerdict, Gap, GapKind, Outcome, Report, Status};
+use trailcheck_core::verdict::{
+    FileKind, FileVerdict, Gap, GapKind, Outcome, Report, Status, Trust,
+};
 
 use timeline::{Hour, Mark, Timeline};
 
@@ -312,10 +314,115 @@ fn checked(out: &mut dyn Write, report: &Report, opts: &Options, run: &RunInfo) 
     )?;
     fact(out, "Ran at (UTC)", &time::display(run.ran_at))?;
     fact(out, "JSON result", &json_seal(run.json.as_ref()))?;
+    fact(out, "Trust root", &trust_words(&report.trust))?;
     writeln!(out, "</table>")?;
+    if report.trust.keys_inside_source() {
+        writeln!(
+            out,
+            "<p class=\"warn\" id=\"keys-inside-source\">The keys were taken from the evidence \
+             itself; confirm their fingerprints independently. Whoever could rewrite this \
+             archive could also have written these key files, so this report alone does not \
+             show the files were signed by CloudTrail. Compare the fingerprints below with \
+             CloudTrail's (<code>trailcheck keys verify DIR</code>, or <code>aws cloudtrail \
+             list-public-keys</code> from an account you trust).</p>"
+        )?;
+    }
     trails_table(out, report)?;
     keys_table(out, report)?;
+    provenance_table(out, &report.trust)?;
     writeln!(out, "</section>")
+}
+
+/// Where the keys came from, in a reviewer's words.
+fn trust_words(trust: &Trust) -> String {
+    let mut parts = Vec::new();
+    let online: Vec<&str> = trust
+        .keys
+        .iter()
+        .filter(|k| k.origin == "cloudtrail")
+        .filter_map(|k| k.region.as_deref())
+        .collect();
+    if !online.is_empty() {
+        parts.push(format!(
+            "public keys fetched from CloudTrail (ListPublicKeys) during the run, for {}",
+            Esc(&distinct(online.into_iter()))
+        ));
+    }
+    let files = |inside: bool| {
+        distinct(
+            trust
+                .keys
+                .iter()
+                .filter(|k| k.origin == "file" && k.inside_source == inside)
+                .map(|k| k.location.as_str()),
+        )
+    };
+    let (inside, outside) = (files(true), files(false));
+    if outside != "none found" {
+        parts.push(format!(
+            "key files from outside the source: <code>{}</code>",
+            Esc(&outside)
+        ));
+    }
+    if inside != "none found" {
+        parts.push(format!(
+            "<b>key files from inside the source</b>: <code>{}</code>",
+            Esc(&inside)
+        ));
+    }
+    if let Some(from) = &trust.pinned_from {
+        parts.push(format!(
+            "only {} pinned fingerprint(s) from <code>{}</code> may verify digests",
+            trust.pinned.len(),
+            Esc(from)
+        ));
+    }
+    if parts.is_empty() {
+        "no public keys".to_owned()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// Each key file's provenance record: how it was fetched, when, by whom.
+fn provenance_table(out: &mut dyn Write, trust: &Trust) -> io::Result<()> {
+    let recorded: Vec<_> = trust
+        .keys
+        .iter()
+        .filter_map(|k| k.provenance.as_ref().map(|p| (k, p)))
+        .collect();
+    if recorded.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "<h3>Where the key files came from ({})</h3>\n<table id=\"provenance\">\n<tr>\
+         <th>Fingerprint</th><th>Fetched with</th><th>Range asked for</th><th>Fetched at</th>\
+         <th>Caller</th><th>Key file and its SHA-256</th></tr>",
+        recorded.len()
+    )?;
+    for (key, record) in recorded {
+        let caller = match (&record.caller, &record.caller_unavailable) {
+            (Some(caller), _) => caller.arn.clone().unwrap_or_default(),
+            (None, Some(why)) => format!("unknown: {why}"),
+            (None, None) => "unknown".to_owned(),
+        };
+        writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td>{} {}</td><td>{} to {}</td><td>{}</td>\
+             <td><code>{}</code></td><td><code>{}</code><br><code>{}</code></td></tr>",
+            Esc(&key.fingerprint),
+            Esc(&record.fetched_with),
+            Esc(&record.region),
+            Esc(&record.requested_start),
+            Esc(&record.requested_end),
+            Esc(&record.fetched_at),
+            Esc(&caller),
+            Esc(&key.location),
+            Esc(&record.key_file_sha256)
+        )?;
+    }
+    writeln!(out, "</table>")
 }
 
 fn json_seal(seal: Option<&JsonSeal>) -> String {
@@ -560,7 +667,7 @@ fn hover(hour: &Hour, at: DateTime<Utc>) -> String {
     match hour.gap {
         Some(GapKind::ChainBreak) => text.push_str("&#10;in a chain break: digests deleted"),
         Some(GapKind::Gap) => text.push_str("&#10;in a gap: no digests were written"),
-        None => {}
+        Some(GapKind::OpenStart) | None => {}
     }
     match hour.mark() {
         Mark::NotCovered => text.push_str("&#10;no digest covers this hour"),
@@ -614,6 +721,10 @@ fn gaps_table(out: &mut dyn Write, gaps: &[Gap]) -> io::Result<()> {
         let (chip, words) = match gap.kind {
             GapKind::ChainBreak => (Mark::Deleted, "chain break: digests deleted"),
             GapKind::Gap => (Mark::Gap, "gap: validation or logging off"),
+            GapKind::OpenStart => (
+                Mark::NotCovered,
+                "open start: the oldest digest names a predecessor the source lacks",
+            ),
         };
         writeln!(
             out,
@@ -638,7 +749,7 @@ fn gaps_table(out: &mut dyn Write, gaps: &[Gap]) -> io::Result<()> {
 }
 
 fn finding_row(out: &mut dyn Write, file: &FileVerdict) -> io::Result<()> {
-    let reference = match (file.kind, &file.reference) {
+    let reference = match (file.kind, file.reference()) {
         (FileKind::Digest, Some(fp)) => format!(
             "<div class=\"small\">names public key <code>{}</code></div>",
             Esc(fp)

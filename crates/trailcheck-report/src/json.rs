@@ -11,9 +11,10 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 use super::Options;
+use trailcheck_core::keys::Provenance;
 use trailcheck_core::time;
 use trailcheck_core::verdict::{
-    FileKind, FileVerdict, Gap, GapKind, KeyUse, Outcome, Report, Status,
+    FileKind, FileVerdict, Gap, GapKind, KeyTrust, KeyUse, Outcome, Report, Status, Trust,
 };
 
 /// The schema version, the document's first field.
@@ -38,6 +39,8 @@ struct Document<'a> {
     files: Vec<File<'a>>,
     gaps: Vec<GapJson<'a>>,
     keys: Vec<Key<'a>>,
+    /// Where the keys came from: what the verdict rests on.
+    trust: TrustJson<'a>,
     summary: Summary,
 }
 
@@ -60,6 +63,7 @@ impl<'a> Document<'a> {
             files: report.files.iter().map(File::new).collect(),
             gaps: report.gaps.iter().map(GapJson::new).collect(),
             keys: report.keys.iter().map(Key::new).collect(),
+            trust: TrustJson::new(&report.trust),
             summary: Summary::new(report),
         }
     }
@@ -86,6 +90,8 @@ struct File<'a> {
     expected_sha256: Option<String>,
     actual_sha256: Option<String>,
     reference: Option<&'a str>,
+    signed_by: Option<&'a str>,
+    listed_by: Option<&'a str>,
 }
 
 impl<'a> File<'a> {
@@ -103,7 +109,9 @@ impl<'a> File<'a> {
             backfill: file.backfill,
             expected_sha256: file.expected_sha256.map(|h| h.to_hex()),
             actual_sha256: file.actual_sha256.map(|h| h.to_hex()),
-            reference: file.reference.as_deref(),
+            reference: file.reference(),
+            signed_by: file.signed_by.as_deref(),
+            listed_by: file.listed_by.as_deref(),
         }
     }
 }
@@ -121,6 +129,8 @@ struct GapJson<'a> {
     organization: Option<&'a str>,
     backfill: bool,
     bucket: &'a str,
+    /// For an open start, the predecessor the oldest digest names (`s3://BUCKET/KEY`).
+    previous: Option<String>,
 }
 
 impl<'a> GapJson<'a> {
@@ -137,6 +147,10 @@ impl<'a> GapJson<'a> {
             organization: gap.chain.organization.as_deref(),
             backfill: gap.chain.backfill,
             bucket: &gap.bucket,
+            previous: gap
+                .previous
+                .as_ref()
+                .map(|(bucket, key)| format!("s3://{bucket}/{key}")),
         }
     }
 }
@@ -163,11 +177,60 @@ impl<'a> Key<'a> {
 }
 
 #[derive(Serialize)]
+struct TrustJson<'a> {
+    /// True when any key was read from inside the source: the evidence vouches for itself.
+    keys_inside_source: bool,
+    /// The `--trusted-fingerprints` file, when the keys were pinned.
+    pinned_from: Option<&'a str>,
+    pinned: &'a [String],
+    keys: Vec<KeyTrustJson<'a>>,
+}
+
+impl<'a> TrustJson<'a> {
+    fn new(trust: &'a Trust) -> Self {
+        Self {
+            keys_inside_source: trust.keys_inside_source(),
+            pinned_from: trust.pinned_from.as_deref(),
+            pinned: &trust.pinned,
+            keys: trust.keys.iter().map(KeyTrustJson::new).collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct KeyTrustJson<'a> {
+    fingerprint: &'a str,
+    origin: &'static str,
+    location: &'a str,
+    region: Option<&'a str>,
+    valid_from: Option<String>,
+    valid_to: Option<String>,
+    inside_source: bool,
+    provenance: Option<&'a Provenance>,
+}
+
+impl<'a> KeyTrustJson<'a> {
+    fn new(key: &'a KeyTrust) -> Self {
+        Self {
+            fingerprint: &key.fingerprint,
+            origin: key.origin,
+            location: &key.location,
+            region: key.region.as_deref(),
+            valid_from: rfc3339(key.valid_from),
+            valid_to: rfc3339(key.valid_to),
+            inside_source: key.inside_source,
+            provenance: key.provenance.as_ref(),
+        }
+    }
+}
+
+#[derive(Serialize)]
 struct Summary {
     digests: Counts,
     logs: Counts,
     gaps: usize,
     chain_breaks: usize,
+    open_starts: usize,
 }
 
 impl Summary {
@@ -178,6 +241,7 @@ impl Summary {
             logs: Counts::of(report, FileKind::Log),
             gaps: gaps(GapKind::Gap),
             chain_breaks: gaps(GapKind::ChainBreak),
+            open_starts: gaps(GapKind::OpenStart),
         }
     }
 }
@@ -218,6 +282,7 @@ fn gap_kind_name(kind: GapKind) -> &'static str {
     match kind {
         GapKind::Gap => "gap",
         GapKind::ChainBreak => "chain-break",
+        GapKind::OpenStart => "open-start",
     }
 }
 

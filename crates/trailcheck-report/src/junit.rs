@@ -162,7 +162,7 @@ impl<'a> Suites<'a> {
 
     /// A listed log goes to its digest's hour; any other to the next digest's hour.
     fn add_log(&mut self, log: &'a FileVerdict) {
-        if let Some(ObjectName::Digest(name)) = log.reference.as_deref().and_then(objectkey::parse)
+        if let Some(ObjectName::Digest(name)) = log.listed_by.as_deref().and_then(objectkey::parse)
         {
             let key = SuiteKey {
                 account: name.folder.account,
@@ -290,6 +290,16 @@ fn gap_case(gap: &Gap, fail_on: &[Status]) -> Case {
             name: format!("{span} gap"),
             verdict: CaseVerdict::Skipped(format!(
                 "no digests between {span}: validation or logging was off"
+            )),
+        },
+        GapKind::OpenStart => Case {
+            name: format!("{} open chain start", time::display(gap.from)),
+            verdict: CaseVerdict::Skipped(format!(
+                "the oldest digest names {}, which the source does not hold: where the chain \
+                 began cannot be told",
+                gap.previous
+                    .as_ref()
+                    .map_or("a predecessor".to_owned(), |(b, k)| format!("s3://{b}/{k}"))
             )),
         },
     }
@@ -438,7 +448,10 @@ mod tests {
 
     #[test]
     fn summaries_put_the_worst_status_first() {
-        let f = |s| FileVerdict::new(FileKind::Log, "b", "k", s, Cause::Verified);
+        let f = |s| FileVerdict {
+            status: s,
+            ..FileVerdict::new(FileKind::Log, "b", "k", Cause::Verified)
+        };
         let files = [f(Status::Deleted), f(Status::Modified), f(Status::Deleted)];
         let refs: Vec<&FileVerdict> = files.iter().collect();
         assert_eq!(summary(&refs), "1 modified, 2 deleted");
@@ -446,7 +459,10 @@ mod tests {
 
     #[test]
     fn a_case_with_tampering_and_unverifiable_files_is_a_failure() {
-        let f = |s| FileVerdict::new(FileKind::Log, "b", "k<&>", s, Cause::Verified);
+        let f = |s| FileVerdict {
+            status: s,
+            ..FileVerdict::new(FileKind::Log, "b", "k<&>", Cause::Verified)
+        };
         let files = [
             f(Status::Unverifiable),
             f(Status::Modified),

@@ -32,9 +32,37 @@ pub(super) fn render(
         printer.summary(report)?;
         printer.err.flush()?;
         writeln!(out)?;
+        if let Some(line) = trust_line(report) {
+            writeln!(out, "{line}")?;
+        }
+    } else if let Some(line) = trust_line(report) {
+        // Quiet keeps stdout to the verdict; what the verdict rests on still gets said.
+        writeln!(err, "{line}")?;
     }
     writeln!(out, "{}", verdict_line(report, opts))?;
     out.flush()
+}
+
+/// A warning when the keys came from inside the source: the evidence vouched for itself.
+pub(super) fn trust_line(report: &Report) -> Option<String> {
+    let inside: Vec<&str> = report
+        .trust
+        .keys
+        .iter()
+        .filter(|k| k.inside_source)
+        .map(|k| k.location.as_str())
+        .collect();
+    let first = inside.first()?;
+    let folder = std::path::Path::new(first)
+        .parent()
+        .map_or_else(|| (*first).to_owned(), |p| p.display().to_string());
+    Some(format!(
+        "TRUST: the public keys were taken from the evidence itself ({}): whoever could \
+         rewrite the archive could have written them. Confirm their fingerprints \
+         independently (trailcheck keys verify {}).",
+        terminal(&folder),
+        terminal(&folder)
+    ))
 }
 
 /// Writes status lines with the CLI's spacing (`_write_status`): an error line is followed by
@@ -180,6 +208,17 @@ fn gap_line(gap: &Gap) -> String {
             };
             format!("{prefix}Digest chain broken between {from} and {to}{missing}")
         }
+        GapKind::OpenStart => {
+            let previous = gap
+                .previous
+                .as_ref()
+                .map_or("a predecessor".to_owned(), |(b, k)| format!("s3://{b}/{k}"));
+            format!(
+                "{prefix}Digest chain starts open at {from}: its oldest digest names {previous}, \
+                 which is not in the source, and no logs of that period are either (a partial \
+                 copy, or digests deleted with their logs)"
+            )
+        }
     }
 }
 
@@ -225,6 +264,7 @@ fn verdict_details(report: &Report) -> Vec<String> {
     for (kind, one, many) in [
         (GapKind::ChainBreak, "chain break", "chain breaks"),
         (GapKind::Gap, "gap", "gaps"),
+        (GapKind::OpenStart, "open chain start", "open chain starts"),
     ] {
         match report.gaps.iter().filter(|g| g.kind == kind).count() {
             0 => {}

@@ -4,18 +4,23 @@
 //! The walk follows `previousDigestS3Object` links. Where a link ends (a starting digest, a
 //! missing or unreadable predecessor) the newest digest not yet visited starts the next
 //! segment, as the AWS CLI does, so every digest present in range is judged exactly once.
+//!
+//! A digest's proof travels as a value: a successor vouches for its predecessor only with
+//! its own [`Verified`] proof, and a log's task carries the proof of the digest listing it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 
 use crate::digest::PreviousDigest;
 use crate::keys::KeyRing;
 use crate::objectkey::{self, Folder, ObjectName};
+use crate::signature::Verified;
 use crate::store::FetchError;
-use crate::verdict::{Cause, ChainId, FileKind, FileVerdict, Gap, GapKind, Status};
+use crate::verdict::{Cause, ChainId, FileKind, FileVerdict, Gap, GapKind};
 
-use super::judge::{SuccessorClaim, judge};
+use super::coverage::DELIVERY_SLACK;
+use super::judge::{DigestRef, SuccessorClaim, judge};
 use super::load::LoadedDigest;
 use super::lookup::Lookup;
 
@@ -50,11 +55,17 @@ pub struct LogTask {
     pub key: String,
     pub hash: String,
     pub hash_algorithm: Option<String>,
-    /// The key of the digest that lists it.
-    pub listed_by: String,
-    /// True only when the listing digest's signature verified.
-    pub trusted: bool,
+    /// The digest that lists it, with its proof when it has one.
+    pub listing: Listing,
     pub backfill: bool,
+}
+
+/// The digest listing a log: proven (its signature verified) or not.
+#[derive(Clone, Debug)]
+pub enum Listing {
+    Proven(Verified<DigestRef>),
+    /// The key of a digest that is not proven authentic.
+    Unproven(String),
 }
 
 impl LogTask {
@@ -62,6 +73,33 @@ impl LogTask {
     pub fn location(&self) -> (&str, &str) {
         (&self.bucket, &self.key)
     }
+
+    /// The key of the digest that lists it.
+    pub fn listed_by(&self) -> &str {
+        match &self.listing {
+            Listing::Proven(proof) => &proof.value().key,
+            Listing::Unproven(key) => key,
+        }
+    }
+
+    /// True only when the listing digest's signature verified.
+    pub fn trusted(&self) -> bool {
+        matches!(self.listing, Listing::Proven(_))
+    }
+}
+
+/// The logs present, by folder, with their delivery times (as the inventory lists them).
+pub type LogsPresent = BTreeMap<FolderId, Vec<(String, DateTime<Utc>)>>;
+
+/// How far back a chain is walked.
+#[derive(Clone, Copy)]
+pub struct Scope<'a> {
+    /// The oldest digest end time in range.
+    pub from: DateTime<Utc>,
+    /// Set when no start time was given, so the range opens at the oldest digest present:
+    /// the logs present, to tell whether a missing predecessor of that digest was deleted
+    /// (its logs are here, so the copy covers its period) or lies before the copy began.
+    pub open_start: Option<&'a LogsPresent>,
 }
 
 /// Everything one chain contributes to the report.
@@ -82,10 +120,10 @@ pub fn walk(
     id: &ChainId,
     digests: Vec<LoadedDigest>,
     keys: &KeyRing,
-    range_start: DateTime<Utc>,
+    scope: Scope<'_>,
     lookup: &dyn Lookup,
 ) -> ChainOutcome {
-    let mut walker = Walker::new(id, digests, keys, range_start, lookup);
+    let mut walker = Walker::new(id, digests, keys, scope, lookup);
     while let Some(head) = walker.newest_unvisited(None) {
         walker.walk_segment(head);
     }
@@ -105,8 +143,11 @@ struct Walker<'a> {
     visited: Vec<bool>,
     keys: &'a KeyRing,
     range_start: DateTime<Utc>,
+    open_start: Option<&'a LogsPresent>,
     lookup: &'a dyn Lookup,
     out: ChainOutcome,
+    /// Original locations of moved digests already reported deleted.
+    moved_away: HashSet<(String, String)>,
 }
 
 impl<'a> Walker<'a> {
@@ -114,7 +155,7 @@ impl<'a> Walker<'a> {
         id: &'a ChainId,
         digests: Vec<LoadedDigest>,
         keys: &'a KeyRing,
-        range_start: DateTime<Utc>,
+        scope: Scope<'a>,
         lookup: &'a dyn Lookup,
     ) -> Self {
         let mut walker = Self {
@@ -124,9 +165,11 @@ impl<'a> Walker<'a> {
             by_recorded: HashMap::new(),
             visited: Vec::new(),
             keys,
-            range_start,
+            range_start: scope.from,
+            open_start: scope.open_start,
             lookup,
             out: ChainOutcome::default(),
+            moved_away: HashSet::new(),
         };
         for digest in digests {
             walker.add(digest);
@@ -164,7 +207,7 @@ impl<'a> Walker<'a> {
         let mut claim = self.head_claim(head);
         loop {
             self.visited[current] = true;
-            let authentic = self.record(current, claim.as_ref());
+            let proof = self.record(current, claim.as_ref());
             let Some(content) = self.digests[current].content() else {
                 return;
             };
@@ -174,6 +217,9 @@ impl<'a> Walker<'a> {
                 return;
             };
             if start < self.range_start {
+                if self.open_start.is_some() {
+                    self.open_end(current, &previous, start, proof.is_some());
+                }
                 return;
             }
             match self.locate(&previous) {
@@ -182,13 +228,13 @@ impl<'a> Walker<'a> {
                         signature: previous.signature,
                         hash: previous.hash,
                         hash_algorithm: previous.hash_algorithm,
-                        authentic,
+                        vouched: proof,
                     });
                     current = next;
                 }
                 Located::At(_) => return,
                 Located::Missing => {
-                    self.note_deleted(current, &previous, start, authentic);
+                    self.note_deleted(current, &previous, start, proof.is_some(), None);
                     return;
                 }
             }
@@ -211,7 +257,7 @@ impl<'a> Walker<'a> {
             signature: previous.signature,
             hash: previous.hash,
             hash_algorithm: previous.hash_algorithm,
-            authentic: false,
+            vouched: None,
         })
     }
 
@@ -242,30 +288,42 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// Judges one digest and records its verdict, logs and coverage; true if authentic.
-    fn record(&mut self, index: usize, claim: Option<&SuccessorClaim>) -> bool {
+    /// Judges one digest and records its verdict, logs and coverage; its proof if authentic.
+    fn record(
+        &mut self,
+        index: usize,
+        claim: Option<&SuccessorClaim>,
+    ) -> Option<Verified<DigestRef>> {
         let digest = &self.digests[index];
         let judgement = judge(digest, claim, self.keys);
-        let mut verdict = self.digest_verdict(digest, judgement.status, judgement.cause.clone());
+        let mut verdict = self.digest_verdict(digest, judgement.cause.clone());
         verdict.expected_sha256 = judgement.expected_sha256;
         verdict.actual_sha256 = digest.content().map(|c| c.sha256);
-        verdict.reference = digest.content().map(|c| c.digest.fingerprint.clone());
+        verdict.signed_by = digest.content().map(|c| c.digest.fingerprint.clone());
         self.out.verdicts.push(verdict);
-        let authentic = judgement.verified.is_some();
-        if let Some(verified) = judgement.verified {
-            self.out.keys_used.push(verified.key().fingerprint.clone());
-            let d = verified.digest();
+        let proof = judgement.verified.as_ref().map(|verified| {
+            verified.map(|_| DigestRef {
+                bucket: digest.bucket.clone(),
+                key: digest.key.clone(),
+            })
+        });
+        if let Some(verified) = &judgement.verified {
+            self.out.keys_used.push(verified.fingerprint().to_owned());
+            let d = verified.value();
             self.out.verified_periods.push((d.start, d.end));
         }
         if let Some(content) = digest.content() {
+            let listing = match &proof {
+                Some(proof) => Listing::Proven(proof.clone()),
+                None => Listing::Unproven(digest.key.clone()),
+            };
             for log in &content.digest.log_files {
                 self.out.log_tasks.push(LogTask {
                     bucket: log.bucket.clone(),
                     key: log.key.clone(),
                     hash: log.hash.clone(),
                     hash_algorithm: log.hash_algorithm.clone(),
-                    listed_by: digest.key.clone(),
-                    trusted: authentic,
+                    listing: listing.clone(),
                     backfill: self.id.backfill,
                 });
             }
@@ -274,17 +332,130 @@ impl<'a> Walker<'a> {
                     folder,
                     start: content.digest.start,
                     end: content.digest.end,
-                    kind: SpanKind::Digest { authentic },
+                    kind: SpanKind::Digest {
+                        authentic: proof.is_some(),
+                    },
                     backfill: self.id.backfill,
                 });
             }
         }
-        authentic
+        let vouched_for = proof.is_some() || claim.is_some_and(|c| c.vouched.is_some());
+        if vouched_for {
+            self.note_moved_away(index);
+        }
+        proof
     }
 
-    fn digest_verdict(&self, digest: &LoadedDigest, status: Status, cause: Cause) -> FileVerdict {
-        let mut verdict =
-            FileVerdict::new(FileKind::Digest, &digest.bucket, &digest.key, status, cause);
+    /// A digest found away from the location it records (proven, by its own signature or
+    /// its successor's record, to have been delivered there): when nothing is at that
+    /// location any more, list it too, deleted, naming where the digest was found, so the
+    /// original key has an entry as it has in the AWS CLI's output.
+    fn note_moved_away(&mut self, index: usize) {
+        let digest = &self.digests[index];
+        let Some((bucket, key)) = digest.recorded_elsewhere() else {
+            return;
+        };
+        let original = (bucket.to_owned(), key.to_owned());
+        if self.by_location.contains_key(&original) || self.moved_away.contains(&original) {
+            return;
+        }
+        if !matches!(
+            self.lookup.fetch(&original.0, &original.1),
+            Err(FetchError::NotFound)
+        ) {
+            return;
+        }
+        let cause = Cause::MovedTo {
+            bucket: digest.bucket.clone(),
+            key: digest.key.clone(),
+        };
+        let mut verdict = FileVerdict::new(FileKind::Digest, &original.0, &original.1, cause);
+        verdict.time = match objectkey::parse(&original.1) {
+            Some(ObjectName::Digest(name)) => Some(name.end),
+            _ => digest.time(),
+        };
+        verdict.account = Some(self.id.account.clone());
+        verdict.region = Some(self.id.region.clone());
+        verdict.backfill = self.id.backfill;
+        verdict.signed_by = digest.content().map(|c| c.digest.fingerprint.clone());
+        self.out.verdicts.push(verdict);
+        self.moved_away.insert(original);
+    }
+
+    /// The oldest digest present, with no start time given, names a predecessor. If that
+    /// predecessor is absent while logs of its period are present, the copy covers the
+    /// period and the predecessor was deleted; otherwise the copy may simply begin here, and
+    /// the open start is said in `gaps`.
+    fn open_end(
+        &mut self,
+        current: usize,
+        previous: &PreviousDigest,
+        start: DateTime<Utc>,
+        successor_authentic: bool,
+    ) {
+        let location = (previous.bucket.clone(), previous.key.clone());
+        if self.by_location.contains_key(&location) || self.by_recorded.contains_key(&location) {
+            return;
+        }
+        match self.lookup.fetch(&previous.bucket, &previous.key) {
+            Err(FetchError::NotFound) => {}
+            // Present (out of range) or not to be asked: nothing is claimed about it.
+            Ok(_) | Err(FetchError::Inaccessible(_)) => return,
+        }
+        let named_time = match objectkey::parse(&previous.key) {
+            Some(ObjectName::Digest(name)) => name.end,
+            _ => start,
+        };
+        match self.orphaned_logs_since(current, start, named_time) {
+            Some(oldest) => {
+                let from = oldest.min(named_time - Duration::hours(1));
+                self.note_deleted(current, previous, start, successor_authentic, Some(from));
+            }
+            None => {
+                let digest = &self.digests[current];
+                self.out.gaps.push(Gap {
+                    kind: GapKind::OpenStart,
+                    chain: self.id.clone(),
+                    bucket: digest.bucket.clone(),
+                    from: start,
+                    to: start,
+                    missing_digests: None,
+                    previous: Some(location),
+                });
+            }
+        }
+    }
+
+    /// The oldest delivery time of a log beside `current`, listed by no digest of this
+    /// chain, delivered before `start` (with delivery slack), when one was delivered in the
+    /// predecessor's hour (ending at `named_time`): the copy covers that hour.
+    fn orphaned_logs_since(
+        &self,
+        current: usize,
+        start: DateTime<Utc>,
+        named_time: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let logs = self.open_start?;
+        let folder = folder_of(&self.digests[current])?;
+        let listed: HashSet<(&str, &str)> =
+            self.out.log_tasks.iter().map(LogTask::location).collect();
+        let before: Vec<DateTime<Utc>> = logs
+            .get(&folder)?
+            .iter()
+            .filter(|(key, _)| !listed.contains(&(folder.0.as_str(), key.as_str())))
+            .map(|(_, delivered)| *delivered)
+            .filter(|delivered| *delivered + DELIVERY_SLACK < start)
+            .collect();
+        let window_start = named_time.min(start) - Duration::hours(1);
+        before
+            .iter()
+            .any(|d| *d >= window_start)
+            .then(|| before.iter().copied().min())
+            .flatten()
+    }
+
+    fn digest_verdict(&self, digest: &LoadedDigest, cause: Cause) -> FileVerdict {
+        let mut verdict = FileVerdict::new(FileKind::Digest, &digest.bucket, &digest.key, cause);
         verdict.time = digest.time();
         verdict.account = Some(self.id.account.clone());
         verdict.region = Some(self.id.region.clone());
@@ -308,24 +479,20 @@ impl<'a> Walker<'a> {
         previous: &PreviousDigest,
         start: DateTime<Utc>,
         successor_authentic: bool,
+        from: Option<DateTime<Utc>>,
     ) {
         let named_time = match objectkey::parse(&previous.key) {
             Some(ObjectName::Digest(name)) => name.end,
             _ => start,
         };
-        let (status, cause) = if successor_authentic {
-            (Status::Deleted, Cause::NotFound)
+        let cause = if successor_authentic {
+            Cause::NotFound
         } else {
             let by = self.digests[current].key.clone();
-            (Status::Unverifiable, Cause::ListedByUnverifiedDigest(by))
+            Cause::ListedByUnverifiedDigest(by)
         };
-        let mut verdict = FileVerdict::new(
-            FileKind::Digest,
-            &previous.bucket,
-            &previous.key,
-            status,
-            cause,
-        );
+        let mut verdict =
+            FileVerdict::new(FileKind::Digest, &previous.bucket, &previous.key, cause);
         verdict.time = Some(named_time);
         verdict.expected_sha256 = successor_authentic
             .then(|| crate::hash::Sha256::from_hex(&previous.hash))
@@ -335,9 +502,10 @@ impl<'a> Walker<'a> {
         verdict.backfill = self.id.backfill;
         self.out.verdicts.push(verdict);
 
-        let from = match self.newest_unvisited(Some(named_time)) {
-            Some(older) => end_of(&self.digests[older]),
-            None => named_time - Duration::hours(1),
+        let from = match (from, self.newest_unvisited(Some(named_time))) {
+            (Some(from), _) => from,
+            (None, Some(older)) => end_of(&self.digests[older]),
+            (None, None) => named_time - Duration::hours(1),
         };
         let hours = (start - from).num_seconds() as f64 / 3600.0;
         let missing = hours.round().clamp(1.0, f64::from(u32::MAX)) as u32;
@@ -360,6 +528,7 @@ impl<'a> Walker<'a> {
             from,
             to,
             missing_digests,
+            previous: None,
         });
         if let Some(folder) = folder_of(digest) {
             self.out.spans.push(Span {
@@ -368,7 +537,7 @@ impl<'a> Walker<'a> {
                 end: to,
                 kind: match kind {
                     GapKind::Gap => SpanKind::Gap,
-                    GapKind::ChainBreak => SpanKind::Break,
+                    GapKind::ChainBreak | GapKind::OpenStart => SpanKind::Break,
                 },
                 backfill: self.id.backfill,
             });

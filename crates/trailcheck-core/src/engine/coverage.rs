@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::verdict::{Cause, Status};
+use crate::verdict::Cause;
 
 use super::chain::{Span, SpanKind};
 
@@ -42,15 +42,15 @@ impl<'a> FolderCoverage<'a> {
     }
 
     /// Classifies a log delivered at `delivered` that no digest lists.
-    pub fn classify(&self, delivered: DateTime<Utc>, range_end: DateTime<Utc>) -> (Status, Cause) {
+    pub fn classify(&self, delivered: DateTime<Utc>, range_end: DateTime<Utc>) -> Cause {
         let Some(newest_end) = self.digests().map(|s| s.end).max() else {
-            return (Status::Unverifiable, Cause::BeforeOldestDigest);
+            return Cause::BeforeOldestDigest;
         };
         if let Some(authentic) = self.covered(delivered, delivered + DELIVERY_SLACK) {
             return if authentic {
-                (Status::Unreferenced, Cause::NotListed)
+                Cause::NotListed
             } else {
-                (Status::Unverifiable, Cause::PeriodNotVerified)
+                Cause::PeriodNotVerified
             };
         }
         let inside = |kind: SpanKind| {
@@ -59,23 +59,23 @@ impl<'a> FolderCoverage<'a> {
                 .any(|s| s.kind == kind && s.start <= delivered && delivered <= s.end)
         };
         if inside(SpanKind::Break) {
-            return (Status::Unverifiable, Cause::DigestMissing);
+            return Cause::DigestMissing;
         }
         if inside(SpanKind::Gap) {
-            return (Status::Unverifiable, Cause::InGap);
+            return Cause::InGap;
         }
         if delivered + DELIVERY_SLACK > newest_end {
             return if range_end - newest_end <= DIGEST_DUE {
-                (Status::Pending, Cause::AwaitingDigest)
+                Cause::AwaitingDigest
             } else {
-                (Status::Unverifiable, Cause::AfterNewestDigest)
+                Cause::AfterNewestDigest
             };
         }
         let oldest_start = self.digests().map(|s| s.start).min().unwrap_or(newest_end);
         if delivered < oldest_start {
-            return (Status::Unverifiable, Cause::BeforeOldestDigest);
+            return Cause::BeforeOldestDigest;
         }
-        (Status::Unverifiable, Cause::PeriodNotVerified)
+        Cause::PeriodNotVerified
     }
 
     /// Whether digests cover all of `[from, to]` without a hole, and if so whether every one
@@ -108,6 +108,7 @@ impl<'a> FolderCoverage<'a> {
 mod tests {
     use super::*;
     use crate::objectkey::Folder;
+    use crate::verdict::Status;
     use chrono::TimeZone;
 
     fn at(h: u32, m: u32) -> DateTime<Utc> {
@@ -136,9 +137,15 @@ mod tests {
     fn unlisted_log_inside_authentic_digests_is_unreferenced() {
         let spans = [span(at(0, 0), at(1, 0), OK), span(at(1, 0), at(2, 0), OK)];
         let cov = FolderCoverage::new(&spans);
-        assert_eq!(cov.classify(at(0, 30), at(9, 0)).0, Status::Unreferenced);
+        assert_eq!(
+            cov.classify(at(0, 30), at(9, 0)).status(),
+            Status::Unreferenced
+        );
         // Near an hour boundary, covered by the next digest.
-        assert_eq!(cov.classify(at(0, 58), at(9, 0)).0, Status::Unreferenced);
+        assert_eq!(
+            cov.classify(at(0, 58), at(9, 0)).status(),
+            Status::Unreferenced
+        );
     }
 
     #[test]
@@ -146,10 +153,7 @@ mod tests {
         let bad = SpanKind::Digest { authentic: false };
         let spans = [span(at(0, 0), at(1, 0), bad)];
         let cov = FolderCoverage::new(&spans);
-        assert_eq!(
-            cov.classify(at(0, 30), at(9, 0)),
-            (Status::Unverifiable, Cause::PeriodNotVerified)
-        );
+        assert_eq!(cov.classify(at(0, 30), at(9, 0)), Cause::PeriodNotVerified);
     }
 
     #[test]
@@ -162,22 +166,19 @@ mod tests {
             span(at(6, 0), at(7, 0), OK),
         ];
         let cov = FolderCoverage::new(&spans);
-        assert_eq!(cov.classify(at(2, 0), at(9, 0)).1, Cause::InGap);
-        assert_eq!(cov.classify(at(5, 0), at(9, 0)).1, Cause::DigestMissing);
+        assert_eq!(cov.classify(at(2, 0), at(9, 0)), Cause::InGap);
+        assert_eq!(cov.classify(at(5, 0), at(9, 0)), Cause::DigestMissing);
     }
 
     #[test]
     fn logs_after_the_newest_digest_are_pending_only_on_a_live_chain() {
         let spans = [span(at(0, 0), at(1, 0), OK)];
         let cov = FolderCoverage::new(&spans);
-        assert_eq!(cov.classify(at(1, 10), at(1, 30)).0, Status::Pending);
-        assert_eq!(cov.classify(at(0, 58), at(1, 30)).0, Status::Pending);
+        assert_eq!(cov.classify(at(1, 10), at(1, 30)).status(), Status::Pending);
+        assert_eq!(cov.classify(at(0, 58), at(1, 30)).status(), Status::Pending);
+        assert_eq!(cov.classify(at(1, 10), at(5, 0)), Cause::AfterNewestDigest);
         assert_eq!(
-            cov.classify(at(1, 10), at(5, 0)),
-            (Status::Unverifiable, Cause::AfterNewestDigest)
-        );
-        assert_eq!(
-            cov.classify(at(0, 0) - Duration::hours(1), at(1, 30)).1,
+            cov.classify(at(0, 0) - Duration::hours(1), at(1, 30)),
             Cause::BeforeOldestDigest
         );
     }

@@ -3,11 +3,20 @@
 
 use crate::digest::SHA_256;
 use crate::hash::Sha256;
-use crate::keys::KeyRing;
-use crate::signature::{self, SignatureError, Verified};
-use crate::verdict::{Cause, Status};
+use crate::keys::{KeyRefusal, KeyRing};
+use crate::objectkey::{self, ObjectName};
+use crate::signature::{self, SignatureError, Signing, Verified};
+use crate::verdict::Cause;
 
 use super::load::LoadedDigest;
+
+/// Where a verified digest lies: what a proof about a digest is carried as, once the digest
+/// itself is no longer at hand (its logs' checks, its predecessor's judgement).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DigestRef {
+    pub bucket: String,
+    pub key: String,
+}
 
 /// What a digest's successor records about it.
 #[derive(Clone, Debug)]
@@ -15,28 +24,38 @@ pub struct SuccessorClaim {
     pub signature: String,
     pub hash: String,
     pub hash_algorithm: Option<String>,
-    /// Whether the successor itself is proven authentic; an unproven one cannot convict.
-    pub authentic: bool,
+    /// The successor's own proof, when its signature verified; an unproven successor cannot
+    /// convict, and its record of the hash counts for nothing.
+    pub vouched: Option<Verified<DigestRef>>,
+}
+
+impl SuccessorClaim {
+    fn authentic(&self) -> bool {
+        self.vouched.is_some()
+    }
 }
 
 /// The judgement on one digest.
 #[derive(Debug)]
 pub struct Judgement<'a> {
-    pub status: Status,
     pub cause: Cause,
     /// Set when the signature verified: the digest's log list can be trusted.
-    pub verified: Option<Verified<'a>>,
+    pub verified: Option<Verified<&'a crate::digest::Digest>>,
     pub expected_sha256: Option<Sha256>,
 }
 
 impl Judgement<'_> {
-    fn failed(status: Status, cause: Cause) -> Self {
+    fn failed(cause: Cause) -> Self {
         Self {
-            status,
             cause,
             verified: None,
             expected_sha256: None,
         }
+    }
+
+    /// The status the cause gives.
+    pub fn status(&self) -> crate::verdict::Status {
+        self.cause.status()
     }
 }
 
@@ -44,16 +63,16 @@ impl Judgement<'_> {
 pub fn judge<'a>(
     digest: &'a LoadedDigest,
     claim: Option<&SuccessorClaim>,
-    keys: &'a KeyRing,
+    keys: &KeyRing,
 ) -> Judgement<'a> {
     let content = match &digest.content {
         Ok(content) => content,
-        Err(cause) => return Judgement::failed(status_of_load_failure(cause), cause.clone()),
+        Err(cause) => return Judgement::failed(cause.clone()),
     };
-    let trusted_claim = claim.filter(|c| c.authentic);
+    let trusted_claim = claim.filter(|c| c.authentic());
     let expected = trusted_claim.and_then(expected_hash);
     if let Some(expected) = expected.filter(|e| *e != content.sha256) {
-        let mut j = Judgement::failed(Status::Modified, Cause::DigestHashMismatch);
+        let mut j = Judgement::failed(Cause::DigestHashMismatch);
         j.expected_sha256 = Some(expected);
         return j;
     }
@@ -62,31 +81,39 @@ pub fn judge<'a>(
         Err(cause) => return with_expected(unsigned(digest, cause), expected),
     };
     let algorithm = digest.metadata.signature_algorithm.as_deref();
-    let result = signature::verify(&content.digest, content.sha256, signature, algorithm, keys);
+    let region = signing_region(digest);
+    let signing = Signing {
+        at: signing_time(digest),
+        region: region.as_deref(),
+    };
+    let result = signature::verify(
+        &content.digest,
+        content.sha256,
+        signature,
+        algorithm,
+        keys,
+        signing,
+    );
     let judgement = match result {
-        Err(SignatureError::Invalid) => Judgement::failed(Status::Modified, Cause::BadSignature),
-        Err(SignatureError::UnknownKey(fp)) => unsigned(digest, Cause::UnknownKey(fp)),
+        Err(SignatureError::Invalid) => Judgement::failed(Cause::BadSignature),
+        Err(SignatureError::Key(refusal)) => unsigned(digest, refused(refusal)),
         Err(SignatureError::UnsupportedAlgorithm(a)) => {
             unsigned(digest, Cause::UnsupportedAlgorithm(a))
         }
         Ok(verified) => {
-            let (status, cause) = if disagrees {
+            let cause = if disagrees {
                 // The content is proven by its successor's record; its metadata was altered.
-                (Status::Modified, Cause::SignatureDisagrees)
+                Cause::SignatureDisagrees
             } else {
                 match digest.recorded_elsewhere() {
-                    Some((bucket, key)) => (
-                        Status::Moved,
-                        Cause::MovedFrom {
-                            bucket: bucket.to_owned(),
-                            key: key.to_owned(),
-                        },
-                    ),
-                    None => (Status::Intact, Cause::Verified),
+                    Some((bucket, key)) => Cause::MovedFrom {
+                        bucket: bucket.to_owned(),
+                        key: key.to_owned(),
+                    },
+                    None => Cause::Verified,
                 }
             };
             Judgement {
-                status,
                 cause,
                 verified: Some(verified),
                 expected_sha256: None,
@@ -94,6 +121,61 @@ pub fn judge<'a>(
         }
     };
     with_expected(judgement, expected)
+}
+
+fn refused(refusal: KeyRefusal) -> Cause {
+    match refusal {
+        KeyRefusal::Unknown(fp) => Cause::UnknownKey(fp),
+        KeyRefusal::Untrusted(fp) => Cause::UntrustedKey(fp),
+        KeyRefusal::OtherRegion {
+            fingerprint,
+            key_region,
+            digest_region,
+        } => Cause::KeyOtherRegion {
+            fingerprint,
+            key_region,
+            digest_region,
+        },
+        KeyRefusal::NotValidThen {
+            fingerprint,
+            signed,
+            valid_from,
+            valid_to,
+        } => Cause::KeyNotValidThen {
+            fingerprint,
+            signed,
+            valid_from,
+            valid_to,
+        },
+    }
+}
+
+/// When the digest was signed: a backfill digest when it was generated (its metadata says),
+/// any other at its end time, which is when CloudTrail writes it.
+fn signing_time(digest: &LoadedDigest) -> chrono::DateTime<chrono::Utc> {
+    let generated = digest
+        .metadata
+        .backfill_generation_timestamp
+        .as_deref()
+        .and_then(crate::time::parse_cloudtrail);
+    let end = digest.content().map(|c| c.digest.end);
+    generated
+        .filter(|_| digest.name.as_ref().is_some_and(|n| n.backfill))
+        .or(end)
+        .or_else(|| digest.time())
+        .unwrap_or(chrono::DateTime::UNIX_EPOCH)
+}
+
+/// The region whose key must sign the digest: from where it was found, else from where it
+/// records it was delivered.
+fn signing_region(digest: &LoadedDigest) -> Option<String> {
+    if let Some(name) = &digest.name {
+        return Some(name.folder.region.clone());
+    }
+    match objectkey::parse(&digest.content()?.digest.key) {
+        Some(ObjectName::Digest(name)) => Some(name.folder.region),
+        _ => None,
+    }
 }
 
 fn with_expected(mut judgement: Judgement<'_>, expected: Option<Sha256>) -> Judgement<'_> {
@@ -104,14 +186,11 @@ fn with_expected(mut judgement: Judgement<'_>, expected: Option<Sha256>) -> Judg
 /// A digest whose signature cannot be checked is still `moved` if it records another place.
 fn unsigned(digest: &LoadedDigest, cause: Cause) -> Judgement<'_> {
     match digest.recorded_elsewhere() {
-        Some((bucket, key)) => Judgement::failed(
-            Status::Moved,
-            Cause::MovedFrom {
-                bucket: bucket.to_owned(),
-                key: key.to_owned(),
-            },
-        ),
-        None => Judgement::failed(Status::Unverifiable, cause),
+        Some((bucket, key)) => Judgement::failed(Cause::MovedFrom {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+        }),
+        None => Judgement::failed(cause),
     }
 }
 
@@ -130,7 +209,7 @@ fn choose_signature<'a>(
 ) -> Result<(&'a str, bool), Cause> {
     let metadata = digest.metadata.signature.as_deref();
     match (claim, metadata) {
-        (Some(c), m) if c.authentic => {
+        (Some(c), m) if c.authentic() => {
             let differs = m.is_some_and(|m| !c.signature.trim().eq_ignore_ascii_case(m.trim()));
             Ok((&c.signature, differs))
         }
@@ -141,12 +220,5 @@ fn choose_signature<'a>(
             Some(problem) => Cause::Unreadable(problem.clone()),
             None => Cause::NoSignature,
         }),
-    }
-}
-
-fn status_of_load_failure(cause: &Cause) -> Status {
-    match cause {
-        Cause::Unreadable(_) | Cause::Inaccessible(_) => Status::Unverifiable,
-        _ => Status::Modified,
     }
 }

@@ -5,9 +5,9 @@ use crate::gzip::{self, GzipError, Inflated};
 use crate::hash::Sha256;
 use crate::objectkey::{self, ObjectName};
 use crate::store::{FetchError, Store};
-use crate::verdict::{Cause, FileKind, FileVerdict, Status};
+use crate::verdict::{Cause, FileKind, FileVerdict};
 
-use super::chain::LogTask;
+use super::chain::{Listing, LogTask};
 
 /// What fetching and hashing a log came to, before any digest is consulted.
 #[derive(Clone, Debug)]
@@ -47,8 +47,8 @@ pub fn check(store: &dyn Store, task: &LogTask) -> FileVerdict {
 
 /// Judges the log `task` names with what `fetched` gives (fetched now, or earlier).
 pub fn check_with(task: &LogTask, fetched: impl FnOnce() -> Fetched) -> FileVerdict {
-    let (status, cause, expected, actual) = judge(task, fetched);
-    let mut verdict = FileVerdict::new(FileKind::Log, &task.bucket, &task.key, status, cause);
+    let (cause, expected, actual) = judge(task, fetched);
+    let mut verdict = FileVerdict::new(FileKind::Log, &task.bucket, &task.key, cause);
     if let Some(ObjectName::Log(name)) = objectkey::parse(&task.key) {
         verdict.time = Some(name.delivered);
         verdict.account = Some(name.folder.account);
@@ -57,64 +57,54 @@ pub fn check_with(task: &LogTask, fetched: impl FnOnce() -> Fetched) -> FileVerd
     verdict.backfill = task.backfill;
     verdict.expected_sha256 = expected;
     verdict.actual_sha256 = actual;
-    verdict.reference = Some(task.listed_by.clone());
+    verdict.listed_by = Some(task.listed_by().to_owned());
     verdict
 }
 
-type Judged = (Status, Cause, Option<Sha256>, Option<Sha256>);
+type Judged = (Cause, Option<Sha256>, Option<Sha256>);
 
 fn judge(task: &LogTask, fetched: impl FnOnce() -> Fetched) -> Judged {
     // What is only proven when the listing digest is authentic.
-    let unproven = || Cause::ListedByUnverifiedDigest(task.listed_by.clone());
-    let if_trusted = |status: Status, cause: Cause| {
-        if task.trusted {
-            (status, cause)
-        } else {
-            (Status::Unverifiable, unproven())
-        }
+    let if_trusted = |cause: Cause| match &task.listing {
+        Listing::Proven(_) => cause,
+        Listing::Unproven(by) => Cause::ListedByUnverifiedDigest(by.clone()),
     };
     if let Some(algorithm) = task.hash_algorithm.as_deref().filter(|a| *a != SHA_256) {
         let cause = Cause::UnsupportedAlgorithm(algorithm.to_owned());
-        return (Status::Unverifiable, cause, None, None);
+        return (cause, None, None);
     }
     let expected = Sha256::from_hex(&task.hash);
     let inflated = match fetched() {
         Fetched::Inflated(inflated) => inflated,
         Fetched::NotFound => {
-            let (s, c) = if_trusted(Status::Deleted, Cause::NotFound);
-            return (s, c, expected, None);
+            return (if_trusted(Cause::NotFound), expected, None);
         }
         Fetched::Inaccessible(why) => {
-            return (
-                Status::Unverifiable,
-                Cause::Inaccessible(why),
-                expected,
-                None,
-            );
+            return (Cause::Inaccessible(why), expected, None);
         }
         // CloudTrail never writes these, whatever a digest says: tampering on their own.
         Fetched::Gzip(GzipError::TrailingData) => {
-            return (Status::Modified, Cause::DataAfterGzip, expected, None);
+            return (Cause::DataAfterGzip, expected, None);
         }
         Fetched::Gzip(GzipError::Invalid(why)) => {
-            return (Status::Modified, Cause::NotGzip(why), expected, None);
+            return (Cause::NotGzip(why), expected, None);
         }
         Fetched::Gzip(GzipError::Io(why)) => {
-            return (Status::Unverifiable, Cause::Unreadable(why), expected, None);
+            return (Cause::Unreadable(why), expected, None);
         }
         Fetched::Gzip(GzipError::TooLarge { limit }) => {
             let cause = Cause::Unreadable(format!("inflates past {limit} bytes"));
-            return (Status::Unverifiable, cause, expected, None);
+            return (cause, expected, None);
         }
     };
     let actual = Some(inflated.sha256);
-    let (status, cause) = match expected {
-        Some(e) if e == inflated.sha256 => if_trusted(Status::Intact, Cause::Verified),
-        Some(_) => if_trusted(Status::Modified, Cause::HashMismatch),
-        None => if_trusted(
-            Status::Modified,
-            Cause::InvalidFormat(format!("the digest lists hash value '{}'", task.hash)),
-        ),
+    let cause = match expected {
+        Some(e) if e == inflated.sha256 => if_trusted(Cause::Verified),
+        Some(_) => if_trusted(Cause::HashMismatch),
+        None => if_trusted(Cause::InvalidFormat(format!(
+            "the digest lists hash value '{}'",
+            task.hash
+        ))),
     };
-    (status, cause, expected, actual)
+    (cause, expected, actual)
 }

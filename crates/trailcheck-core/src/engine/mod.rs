@@ -24,7 +24,7 @@ use crate::error::ConfigError;
 use crate::keys::KeyRing;
 use crate::objectkey::{self, DigestName, ObjectName};
 use crate::store::{FetchError, Store};
-use crate::verdict::{Cause, ChainId, FileKind, FileVerdict, KeyUse, Report, Status};
+use crate::verdict::{Cause, ChainId, FileKind, FileVerdict, KeyUse, Report};
 
 use chain::{ChainOutcome, FolderId, LogTask, Span};
 use coverage::FolderCoverage;
@@ -232,6 +232,7 @@ fn run(store: &Metered, keys: Keys<'_>, settings: &Settings) -> Result<Report, C
 
     report.found = found_span(&periods, start, settings.end);
     report.keys = key_uses(keys, &key_counts);
+    report.trust = keys.trust();
     report.sort();
     Ok(report)
 }
@@ -265,10 +266,13 @@ fn walk_chains<'k>(
     let outcomes = chains
         .into_par_iter()
         .map(|(id, digests)| {
-            let from = settings
-                .start
-                .unwrap_or_else(|| chain_start(&digests, start));
-            chain::walk(&id, digests, ring, from, &lookup)
+            let scope = chain::Scope {
+                from: settings
+                    .start
+                    .unwrap_or_else(|| chain_start(&digests, start)),
+                open_start: settings.start.is_none().then_some(&inventory.logs),
+            };
+            chain::walk(&id, digests, ring, scope, &lookup)
         })
         .collect();
     Ok((outcomes, keys))
@@ -370,7 +374,7 @@ fn dedupe(mut tasks: Vec<LogTask>) -> Vec<LogTask> {
     tasks.sort_by(|a, b| {
         a.location()
             .cmp(&b.location())
-            .then(b.trusted.cmp(&a.trusted))
+            .then(b.trusted().cmp(&a.trusted()))
     });
     tasks.dedup_by(|later, kept| later.location() == kept.location());
     tasks
@@ -404,12 +408,12 @@ fn unlisted_logs(
             {
                 continue;
             }
-            let (status, cause) = if covered_folders.contains(folder) {
+            let cause = if covered_folders.contains(folder) {
                 coverage.classify(*delivered, end)
             } else {
-                (Status::Unverifiable, Cause::NoDigests)
+                Cause::NoDigests
             };
-            let mut verdict = FileVerdict::new(FileKind::Log, bucket, key, status, cause);
+            let mut verdict = FileVerdict::new(FileKind::Log, bucket, key, cause);
             verdict.time = Some(*delivered);
             verdict.account = Some(f.account.clone());
             verdict.region = Some(f.region.clone());

@@ -217,14 +217,15 @@ fn parse_sidecar(file: File) -> Result<Metadata, String> {
     })
 }
 
-/// A single path component that is an ordinary name.
+/// A single path component that is an ordinary name. A backslash is an ordinary character
+/// in an S3 key and in a Unix file name, not a separator, so it is allowed.
 pub fn safe_component(name: &str) -> Option<&str> {
-    let ok = !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0']);
+    let ok = !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\0']);
     ok.then_some(name)
 }
 
 /// A key as a relative path of ordinary components only: `None` for an empty, absolute or
-/// `..` key, an empty component, or one holding `\` or NUL. Public so the path fuzz target
+/// `..` key, an empty component, or one holding NUL. Public so the path fuzz target
 /// can check that whatever it accepts stays below any root it is joined to.
 pub fn safe_relative(key: &str) -> Option<PathBuf> {
     if !key.split('/').all(|part| safe_component(part).is_some()) {
@@ -444,8 +445,8 @@ mod tests {
             "a//b",
             "./a",
             "a/.",
-            "a\\..\\b",
             "a\0b",
+            "a/\0/b",
         ] {
             assert_eq!(safe_relative(key), None, "{key:?}");
         }
@@ -453,6 +454,22 @@ mod tests {
             safe_relative("AWSLogs/x.json.gz"),
             Some(PathBuf::from("AWSLogs/x.json.gz"))
         );
+    }
+
+    #[test]
+    fn keys_with_backslashes_are_one_ordinary_component_each_and_accepted() {
+        for key in [
+            "a\\..\\b",
+            "AWSLogs/x_tab\tquote\"back\\slash.json.gz",
+            "..\\x",
+        ] {
+            let path = safe_relative(key).unwrap_or_else(|| panic!("{key:?} refused"));
+            assert!(
+                Path::new("/root").join(&path).starts_with("/root"),
+                "{key:?}"
+            );
+            assert_eq!(path.components().count(), key.split('/').count(), "{key:?}");
+        }
     }
 
     #[test]

@@ -259,6 +259,8 @@ impl Timeline {
             let mark = match gap.kind {
                 GapKind::Gap => Mark::Gap,
                 GapKind::ChainBreak => Mark::Deleted,
+                // A point, not a period: nothing to draw.
+                GapKind::OpenStart => continue,
             };
             for h in hours_mostly_inside(gap.from.timestamp(), gap.to.timestamp()) {
                 if let Some(hour) = cell(row, first, len, h) {
@@ -359,7 +361,10 @@ mod tests {
     }
 
     fn file(kind: FileKind, time: DateTime<Utc>, status: Status, cause: Cause) -> FileVerdict {
-        let mut f = FileVerdict::new(kind, "b", "k", status, cause);
+        let mut f = FileVerdict {
+            status,
+            ..FileVerdict::new(kind, "b", "k", cause)
+        };
         f.time = Some(time);
         f.account = Some("111122223333".to_owned());
         f.region = Some("us-east-1".to_owned());
@@ -458,6 +463,7 @@ mod tests {
             from,
             to,
             missing_digests: None,
+            previous: None,
         };
         let mut r = report(vec![file(
             FileKind::Log,
