@@ -487,9 +487,10 @@ fn log_inserted_in_the_first_hour_is_unreferenced() {
 /// A case of the property's `Delete` (found while checking what it covers): with no
 /// `--start-time` every file present is in scope, but logs delivered before the oldest
 /// digest were skipped, so deleting the oldest digest (and keeping its logs) left the
-/// archive intact.
+/// archive intact. Since issue 9 the successor's record and the logs left in place show the
+/// copy covers that hour: the digest is deleted and its logs' period is a chain break.
 #[test]
-fn oldest_digest_deleted_leaves_its_logs_unverifiable() {
+fn oldest_digest_deleted_with_its_logs_left_is_deleted_and_its_logs_unverifiable() {
     let trail = simulate(&common::spec());
     let oldest = digests(&trail)
         .into_iter()
@@ -499,11 +500,12 @@ fn oldest_digest_deleted_leaves_its_logs_unverifiable() {
     remove_object(&trail.path(&oldest.bucket, &oldest.key));
     let orphans = logs_listed_by(&trail.manifest, &oldest.key);
     assert!(!orphans.is_empty());
-    let expected: Vec<_> = orphans
+    let mut expected: Vec<_> = orphans
         .iter()
-        .map(|key| (*key, Status::Unverifiable, Cause::BeforeOldestDigest))
+        .map(|key| (*key, Status::Unverifiable, Cause::DigestMissing))
         .collect();
+    expected.push((oldest.key.as_str(), Status::Deleted, Cause::NotFound));
     let report = trail.validate();
     assert_only(&report, &expected);
-    assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Incomplete);
+    assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Tampered);
 }

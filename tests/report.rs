@@ -655,6 +655,8 @@ fn json_lists_every_file_intact_ones_too_with_all_fields() {
         "expected_sha256",
         "actual_sha256",
         "reference",
+        "signed_by",
+        "listed_by",
     ];
     let mut keys: Vec<&str> = modified
         .as_object()
@@ -678,6 +680,12 @@ fn json_lists_every_file_intact_ones_too_with_all_fields() {
     assert_eq!(modified["backfill"], false);
     assert_eq!(modified["expected_sha256"], Sha256::of(b"signed").to_hex());
     assert_eq!(modified["actual_sha256"], Sha256::of(b"tampered").to_hex());
+    // `reference` is derived, as before: a digest's key fingerprint, a log's digest.
+    assert_eq!(modified["reference"], "d2.json.gz");
+    assert_eq!(modified["listed_by"], "d2.json.gz");
+    assert!(modified["signed_by"].is_null());
+    assert_eq!(intact["signed_by"], "fp01");
+    assert!(intact["listed_by"].is_null());
     assert_eq!(files[1]["backfill"], true);
     assert_eq!(files[1]["cause"], "not-found");
 }

@@ -212,6 +212,7 @@ fn run_as(servers: &Servers, dir: &Path, args: &[&str], access_key: &str) -> Out
         "AWS_ENDPOINT_URL",
         "AWS_ENDPOINT_URL_S3",
         "AWS_ENDPOINT_URL_CLOUDTRAIL",
+        "AWS_ENDPOINT_URL_STS",
     ] {
         command.env_remove(name);
     }
@@ -224,6 +225,9 @@ fn run_as(servers: &Servers, dir: &Path, args: &[&str], access_key: &str) -> Out
         .env("AWS_EC2_METADATA_DISABLED", "true");
     if let Some(stub) = &servers.keystub {
         command.env("AWS_ENDPOINT_URL_CLOUDTRAIL", stub);
+        // The stub does not answer GetCallerIdentity: provenance then says why it has no
+        // caller, rather than the test reaching out of the machine.
+        command.env("AWS_ENDPOINT_URL_STS", stub);
     }
     command.output().expect("trailcheck runs")
 }
@@ -561,16 +565,20 @@ fn archive(servers: &Servers, trail: &Trail, bucket: &str, out: &Path, url: &str
     )
 }
 
-/// `validate OUT` with no --keys, from a folder with no ./keys: the archive's own keys.
+/// `validate OUT --keys OUT/keys`, from a folder with no ./keys: the archive's own keys,
+/// named explicitly (they are never taken by default), so the output says so.
 fn validate_offline(servers: &Servers, trail: &Trail, out: &Path) -> (i32, Value) {
     let elsewhere = tempfile::tempdir().expect("dir");
     let end = trailcheck_core::time::display(trail.end());
+    let keys = out.join("keys");
     let output = run(
         servers,
         elsewhere.path(),
         &[
             "validate",
             out.to_str().expect("utf-8"),
+            "--keys",
+            keys.to_str().expect("utf-8"),
             "--end-time",
             &end,
             "--format",
@@ -626,14 +634,45 @@ fn archive_then_offline_validate_gives_the_verdicts_of_s3_including_the_newest_d
         writes.is_empty(),
         "archive never writes to the bucket: {writes:?}"
     );
-    let key_files: Vec<_> = std::fs::read_dir(out.join("keys"))
+    let mut key_files: Vec<_> = std::fs::read_dir(out.join("keys"))
         .expect("keys folder")
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
+    key_files.sort();
     assert!(
-        key_files.len() == 1 && key_files[0].starts_with("public-keys-us-east-1-"),
-        "{key_files:?}"
+        key_files.len() == 2
+            && key_files[0].starts_with("public-keys-us-east-1-")
+            && key_files[1] == key_files[0].replace(".json", ".provenance.json"),
+        "a key file and its provenance record: {key_files:?}"
+    );
+    let provenance: Value = serde_json::from_slice(
+        &std::fs::read(out.join("keys").join(&key_files[1])).expect("provenance"),
+    )
+    .expect("provenance JSON");
+    assert_eq!(provenance["fetched_with"], "CloudTrail ListPublicKeys");
+    assert_eq!(provenance["region"], "us-east-1");
+    assert_eq!(
+        provenance["key_file_sha256"],
+        trailcheck_core::hash::Sha256::of(
+            &std::fs::read(out.join("keys").join(&key_files[0])).expect("key file")
+        )
+        .to_hex()
+    );
+    assert!(provenance["caller"].is_null() && provenance["caller_unavailable"].is_string());
+
+    // With no --keys, the archive's own keys are not taken: they are part of the evidence.
+    let elsewhere = tempfile::tempdir().expect("dir");
+    let output = run(
+        &servers,
+        elsewhere.path(),
+        &["validate", out.to_str().expect("utf-8")],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stdout));
+    assert!(
+        text(&output.stderr).contains("keys verify"),
+        "{}",
+        text(&output.stderr)
     );
 
     let (code, offline) = validate_offline(&servers, &trail, &out);
@@ -645,6 +684,12 @@ fn archive_then_offline_validate_gives_the_verdicts_of_s3_including_the_newest_d
     );
     assert_eq!((code, s3_code), (1, 1), "{offline}");
     assert_eq!(verdicts(&offline), verdicts(&online));
+    assert_eq!(offline["trust"]["keys_inside_source"], true);
+    assert_eq!(online["trust"]["keys_inside_source"], false);
+    assert_eq!(
+        offline["trust"]["keys"][0]["provenance"]["region"],
+        "us-east-1"
+    );
     let newest = trail.newest_digest().key.clone();
     let newest = offline["files"]
         .as_array()
@@ -894,7 +939,8 @@ fn keys_fetch_saves_keys_that_validate_offline() {
         ],
     );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    assert_eq!(std::fs::read_dir(&out).expect("out").count(), 2);
+    // Two key files, each with its provenance record.
+    assert_eq!(std::fs::read_dir(&out).expect("out").count(), 4);
     let ring = trailcheck_core::keys::KeyRing::load_dir(&out).expect("saved keys load");
     assert!(!ring.is_empty());
     let archive = trail.archive();
@@ -911,4 +957,152 @@ fn keys_fetch_saves_keys_that_validate_offline() {
         ],
     );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+}
+
+fn stub_port(stub: &str) -> u16 {
+    stub.rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("stub port")
+}
+
+/// Issue 9: an archive re-signed with a key of the attacker's, planted in the bucket beside
+/// it, validated straight from S3 with no --keys: the keys come from CloudTrail, never from
+/// the bucket, so the forged digests are unverifiable and the run is not intact.
+#[test]
+fn issue_9_resigned_bucket_with_a_planted_key_is_not_intact_from_s3() {
+    let Some(servers) = servers("planted_s3") else {
+        return;
+    };
+    if servers.keystub.is_none() {
+        eprintln!("skipping planted_s3: TRAILCHECK_TEST_KEYSTUB is not set");
+        return;
+    }
+    let keys = trailcheck_sim::TestKeys::embedded().expect("keys");
+    let mut spec = spec();
+    spec.key = keys.rogue;
+    let bucket = bucket_name("planted");
+    spec.bucket = bucket.clone();
+    let trail = simulate(&spec);
+    // The forger's public key, where an archive keeps its keys.
+    trailcheck_sim::write_public_keys(&trail.manifest.public_keys, &trail.archive().join("keys"))
+        .expect("planted key");
+    upload(&servers, &trail.archive(), Some((&bucket, "us-east-1")));
+    let proxy = Proxy::start(&servers, 0);
+    let end = trailcheck_core::time::display(trail.end());
+    let elsewhere = tempfile::tempdir().expect("dir");
+    let output = run(
+        &servers,
+        elsewhere.path(),
+        &[
+            "validate",
+            &s3_url(&bucket),
+            "--endpoint-url",
+            &proxy.url(),
+            "--end-time",
+            &end,
+            "--format",
+            "json",
+        ],
+    );
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&output.stderr)));
+    assert_eq!(output.status.code(), Some(3), "{report}");
+    let files = report["files"].as_array().expect("files");
+    assert!(files.iter().all(|f| f["status"] != "intact"), "{report}");
+    assert!(
+        files
+            .iter()
+            .filter(|f| f["kind"] == "digest")
+            .all(|f| f["cause"] == "unknown-key"),
+        "{report}"
+    );
+    assert_eq!(report["trust"]["keys_inside_source"], false);
+    assert!(
+        report["trust"]["keys"]
+            .as_array()
+            .expect("trust keys")
+            .iter()
+            .all(|k| k["origin"] == "cloudtrail"),
+        "{report}"
+    );
+}
+
+/// Key files checked against the loopback CloudTrail: one holds exactly what it publishes,
+/// the other the same key with another validity; then the fetched folder checks clean.
+#[test]
+fn keys_verify_says_key_by_key_which_match_cloudtrail() {
+    let Some(servers) = servers("keys_verify") else {
+        return;
+    };
+    let Some(stub) = servers.keystub.clone() else {
+        eprintln!("skipping keys_verify: TRAILCHECK_TEST_KEYSTUB is not set");
+        return;
+    };
+    let scope = format!("AKIA{}", bucket_name("verify")[33..].to_uppercase());
+    let published = std::fs::read_to_string(repo().join("keys/test-keys.json")).expect("keys");
+    http(
+        stub_port(&stub),
+        "PUT",
+        &format!("/admin/keys?scope={scope}"),
+        &published,
+    );
+    let document: Value = serde_json::from_str(&published).expect("key JSON");
+    let list = document["PublicKeyList"].as_array().expect("keys");
+    let dir = tempfile::tempdir().expect("dir");
+    let saved = dir.path().join("saved");
+    std::fs::create_dir(&saved).expect("saved");
+    let one = |key: &Value| serde_json::json!({ "PublicKeyList": [key] }).to_string();
+    std::fs::write(saved.join("a.json"), one(&list[0])).expect("a");
+    let mut altered = list[1].clone();
+    altered["ValidityEndTime"] = Value::from("2099-01-01T00:00:00Z");
+    std::fs::write(saved.join("b.json"), one(&altered)).expect("b");
+    let saved_arg = saved.to_str().expect("utf-8");
+    let verify = |args: &[&str]| run_as(&servers, dir.path(), args, &scope);
+
+    let output = verify(&["keys", "verify", saved_arg, "--region", "us-east-1"]);
+    let out = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{out}{}",
+        text(&output.stderr)
+    );
+    let line = |fingerprint: &Value| {
+        out.lines()
+            .find(|l| l.starts_with(fingerprint.as_str().unwrap_or("?")))
+            .unwrap_or_else(|| panic!("no line for {fingerprint}: {out}"))
+            .to_owned()
+    };
+    assert!(line(&list[0]["Fingerprint"]).contains("\tmatches"), "{out}");
+    assert!(line(&list[1]["Fingerprint"]).contains("\tDIFFERS"), "{out}");
+
+    // Without --region and without provenance records, there is nothing to ask.
+    let output = verify(&["keys", "verify", saved_arg]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("--region"));
+
+    // What `keys fetch` saved verifies as it is, its region taken from its provenance.
+    let fetched = dir.path().join("fetched");
+    let fetched_arg = fetched.to_str().expect("utf-8");
+    let output = verify(&[
+        "keys",
+        "fetch",
+        "--region",
+        "us-east-1",
+        "--start-time",
+        "2026-10-31",
+        "--out",
+        fetched_arg,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let output = verify(&["keys", "verify", fetched_arg]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    assert_eq!(text(&output.stdout).matches("\tmatches").count(), 2);
 }
