@@ -13,7 +13,7 @@ use std::process::Command;
 
 use common::*;
 use serde_json::Value;
-use trailcheck_core::verdict::{Cause, FileVerdict, Report, Status};
+use trailcheck_core::verdict::{Cause, Report, Status};
 use trailcheck_sim::{BucketSwitch, HourRange, Layout, Rotation, Spec, TamperKind, TestKeys};
 
 fn python() -> Option<String> {
@@ -76,13 +76,6 @@ fn implied_status(reason: &str) -> &'static [Status] {
     }
 }
 
-/// A file the CLI reports missing at its original key, which trailcheck found moved.
-fn moved_from<'a>(report: &'a Report, bucket: &str, key: &str) -> Option<&'a FileVerdict> {
-    report.files.iter().find(
-        |f| matches!(&f.cause, Cause::MovedFrom { bucket: b, key: k } if b == bucket && k == key),
-    )
-}
-
 /// Asserts agreement; returns how many files the CLI reported.
 fn assert_agreement(cli: &Value, report: &Report) -> usize {
     let files = cli["files"].as_array().expect("files");
@@ -112,12 +105,9 @@ fn assert_agreement(cli: &Value, report: &Report) -> usize {
             continue;
         }
         let reason = file["reason"].as_str().unwrap_or("");
+        // Every file the CLI reports has an entry under the same key: a moved digest's
+        // original location too (deleted, cause moved), since issue 9.
         let ours = ours
-            .or_else(|| {
-                (reason == "not found")
-                    .then(|| moved_from(report, bucket, key))
-                    .flatten()
-            })
             .unwrap_or_else(|| panic!("CLI: INVALID: {reason}; trailcheck: no verdict for {key}"));
         let implied = if matches!(ours.cause, Cause::MovedFrom { .. }) {
             &[Status::Moved][..]
@@ -234,4 +224,56 @@ fn chain_across_two_buckets() {
         bucket: "aws-cloudtrail-logs-111122223333-agree-second".to_owned(),
     });
     agree("first", spec);
+}
+
+/// Issue 9: the CLI reports a moved digest's original key "not found"; trailcheck lists that
+/// key too (deleted, cause moved), and the copy as moved.
+#[test]
+fn moved_digest_has_an_entry_at_the_key_the_cli_reports_not_found() {
+    let Some(python) = python() else { return };
+    let trail = simulate(&with_bucket(tampered(TamperKind::MoveDigest), "moved-key"));
+    let cli = run_cli(&python, &trail);
+    let report = trail.validate();
+    assert_agreement(&cli, &report);
+    let not_found: Vec<&str> = cli["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .filter(|f| f["reason"] == "not found")
+        .filter_map(|f| f["key"].as_str())
+        .collect();
+    assert!(
+        !not_found.is_empty(),
+        "the CLI reports the original key: {cli}"
+    );
+    for key in not_found {
+        let ours = find(&report, key);
+        assert_eq!((ours.status, ours.cause.code()), (Status::Deleted, "moved"));
+    }
+}
+
+/// Issue 9: the oldest digest deleted, its logs left; the CLI, given a start before the
+/// trail, reports it not found, and so does trailcheck with no start time.
+#[test]
+fn oldest_digest_deleted_with_its_logs_left() {
+    let Some(python) = python() else { return };
+    let trail = simulate(&with_bucket(spec(), "oldest"));
+    let oldest = trail.oldest_digest().clone();
+    let path = trail.path(&oldest.bucket, &oldest.key);
+    std::fs::remove_file(&path).expect("delete oldest");
+    let _ = std::fs::remove_file(trailcheck_sim::sidecar_path(&path));
+    let cli = run_cli(&python, &trail);
+    let report = trail.validate();
+    assert_agreement(&cli, &report);
+    let cli_says = cli["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .find(|f| f["key"] == oldest.key.as_str());
+    assert_eq!(
+        cli_says.map(|f| f["reason"].clone()),
+        Some(Value::from("not found")),
+        "{cli}"
+    );
+    assert_eq!(find(&report, &oldest.key).status, Status::Deleted);
 }

@@ -707,3 +707,22 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod pin_tests {
+    use super::*;
+
+    #[test]
+    fn pins_read_from_lines_or_a_json_result_and_garbage_is_refused() {
+        let fp = "b3d9092a153a151c8f6ee39e83e22c1d";
+        assert_eq!(
+            parse_pins(&format!("# pinned\n{}\n\n", fp.to_uppercase())).unwrap(),
+            vec![fp]
+        );
+        let result = format!(r#"{{"version":1,"keys":[{{"fingerprint":"{fp}"}}]}}"#);
+        assert_eq!(parse_pins(&result).unwrap(), vec![fp]);
+        for bad in ["", "# nothing\n", "xyz\n", r#"{"files":[]}"#] {
+            assert!(parse_pins(bad).is_err(), "{bad:?}");
+        }
+    }
+}

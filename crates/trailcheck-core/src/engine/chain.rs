@@ -560,3 +560,156 @@ fn folder_of(digest: &LoadedDigest) -> Option<FolderId> {
         .as_ref()
         .map(|n| (digest.bucket.clone(), n.folder.clone()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::lookup::StoreLookup;
+    use crate::engine::testkit::{self, BUCKET, Spec, at, digest_key};
+    use crate::hash::Sha256;
+    use crate::store::Metadata;
+    use crate::store::memory::MemoryStore;
+    use crate::verdict::Status;
+
+    fn chain_id() -> ChainId {
+        ChainId {
+            account: "111122223333".into(),
+            region: "us-east-1".into(),
+            trail: "main".into(),
+            home_region: "us-east-1".into(),
+            organization: None,
+            backfill: false,
+        }
+    }
+
+    /// Hours 1..=3, each digest naming its predecessor; hour 1 a starting digest. Returns
+    /// the store and the contents by hour.
+    fn three_hours() -> (MemoryStore, Vec<Vec<u8>>) {
+        let mut store = MemoryStore::new();
+        let mut contents = Vec::new();
+        let mut previous = None;
+        for hour in 1..=3 {
+            let content = testkit::content(&Spec {
+                hour,
+                previous: previous.clone(),
+                logs: vec![],
+            });
+            let signature = testkit::sign(&content);
+            let metadata = Metadata {
+                signature: Some(signature.clone()),
+                signature_algorithm: Some("SHA256withRSA".into()),
+                ..Metadata::default()
+            };
+            store.put(BUCKET, &digest_key(hour), testkit::gzip(&content), metadata);
+            previous = Some((digest_key(hour), Sha256::of(&content), signature));
+            contents.push(content);
+        }
+        (store, contents)
+    }
+
+    fn walk_store(store: &MemoryStore, open_start: Option<&LogsPresent>) -> ChainOutcome {
+        let digests: Vec<LoadedDigest> = store
+            .list(BUCKET, "AWSLogs/")
+            .unwrap()
+            .iter()
+            .filter_map(|k| super::super::load::load(store, BUCKET, k).ok())
+            .collect();
+        let from = digests.iter().filter_map(LoadedDigest::time).min().unwrap();
+        let lookup = StoreLookup { store };
+        let scope = Scope { from, open_start };
+        walk(&chain_id(), digests, &testkit::good_ring(), scope, &lookup)
+    }
+
+    fn summary(out: &ChainOutcome) -> Vec<(String, &'static str, Status)> {
+        let mut rows: Vec<_> = out
+            .verdicts
+            .iter()
+            .map(|v| (v.key.clone(), v.cause.code(), v.status))
+            .collect();
+        rows.sort();
+        rows
+    }
+
+    use crate::store::Store;
+
+    #[test]
+    fn walks_decide_each_shape_as_they_should() {
+        let key = digest_key;
+        let intact = |h| (key(h), "verified", Status::Intact);
+        type Change = fn(&mut MemoryStore);
+        let cases: Vec<(
+            &str,
+            Change,
+            Vec<(String, &'static str, Status)>,
+            Vec<GapKind>,
+        )> = vec![
+            (
+                "clean",
+                |_| {},
+                vec![intact(1), intact(2), intact(3)],
+                vec![],
+            ),
+            (
+                "middle digest deleted",
+                |s| {
+                    s.remove(BUCKET, &digest_key(2));
+                },
+                vec![intact(1), (key(2), "not-found", Status::Deleted), intact(3)],
+                vec![GapKind::ChainBreak],
+            ),
+            (
+                "middle digest moved",
+                |s| {
+                    let (body, meta) = s.remove(BUCKET, &digest_key(2)).unwrap();
+                    s.put(BUCKET, &digest_key(2).replace("main", "copy"), body, meta);
+                },
+                vec![
+                    intact(1),
+                    (key(2), "moved", Status::Deleted),
+                    (key(2).replace("main", "copy"), "moved", Status::Moved),
+                    intact(3),
+                ],
+                vec![],
+            ),
+            (
+                "oldest digest deleted, no logs of its hour: open start",
+                |s| {
+                    s.remove(BUCKET, &digest_key(1));
+                },
+                vec![intact(2), intact(3)],
+                vec![GapKind::OpenStart],
+            ),
+        ];
+        for (name, change, verdicts, gaps) in cases {
+            let (mut store, _) = three_hours();
+            change(&mut store);
+            let out = walk_store(&store, Some(&LogsPresent::new()));
+            let mut want = verdicts.clone();
+            want.sort();
+            assert_eq!(summary(&out), want, "{name}");
+            let kinds: Vec<GapKind> = out.gaps.iter().map(|g| g.kind).collect();
+            assert_eq!(kinds, gaps, "{name}");
+        }
+    }
+
+    #[test]
+    fn oldest_digest_deleted_with_a_log_of_its_hour_present_is_deleted() {
+        let (mut store, _) = three_hours();
+        store.remove(BUCKET, &digest_key(1));
+        let digest = super::super::load::load(&store, BUCKET, &digest_key(2)).unwrap();
+        let folder = folder_of(&digest).unwrap();
+        let mut logs = LogsPresent::new();
+        logs.insert(
+            folder,
+            vec![("a-log.json.gz".into(), at(0) + Duration::minutes(20))],
+        );
+        let out = walk_store(&store, Some(&logs));
+        assert!(summary(&out).contains(&(digest_key(1), "not-found", Status::Deleted)));
+        assert_eq!(out.gaps.len(), 1);
+        assert_eq!(out.gaps[0].kind, GapKind::ChainBreak);
+        // With a start time given, the walk stops at the range: nothing is said of before.
+        let quiet = walk_store(&store, None);
+        assert!(quiet.gaps.is_empty());
+        assert!(summary(&quiet).iter().all(|(_, _, s)| *s == Status::Intact));
+    }
+}

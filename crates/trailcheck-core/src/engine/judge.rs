@@ -222,3 +222,231 @@ fn choose_signature<'a>(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::testkit::{self, Spec, at, digest_key};
+    use crate::verdict::Status;
+    use chrono::Duration;
+
+    /// A successor's proof, which only a real signature check can give.
+    fn vouching_successor() -> Verified<DigestRef> {
+        let content = testkit::content(&Spec {
+            hour: 9,
+            previous: None,
+            logs: vec![],
+        });
+        let signature = testkit::sign(&content);
+        let successor = testkit::loaded(&content, &digest_key(9), Some(signature));
+        let verdict = judge(&successor, None, &testkit::good_ring());
+        let verified = verdict.verified.expect("the successor verifies");
+        verified.map(|_| DigestRef {
+            bucket: successor.bucket.clone(),
+            key: successor.key.clone(),
+        })
+    }
+
+    #[test]
+    fn each_case_gets_the_cause_and_status_it_should() {
+        let content = testkit::content(&Spec {
+            hour: 3,
+            previous: None,
+            logs: vec![],
+        });
+        let signature = testkit::sign(&content);
+        let sha = Sha256::of(&content).to_hex();
+        let claim = |hash: &str, vouched: bool| SuccessorClaim {
+            signature: signature.clone(),
+            hash: hash.to_owned(),
+            hash_algorithm: Some("SHA-256".to_owned()),
+            vouched: vouched.then(vouching_successor),
+        };
+        let mut pinned_elsewhere = testkit::good_ring();
+        pinned_elsewhere.pin(["0".repeat(32)], "pins.txt");
+        let expired = testkit::ring("us-east-1", at(-100), at(-50));
+        let starts_within_margin =
+            testkit::ring("us-east-1", at(3) + Duration::minutes(90), at(100));
+        let other_region = testkit::ring("eu-west-1", at(-100), at(100));
+        let good = testkit::good_ring();
+        let empty = KeyRing::new();
+        let here = digest_key(3);
+        let elsewhere = digest_key(3).replace(".json.gz", "-copy.json.gz");
+        let zero = "0".repeat(64);
+        let flipped = {
+            let mut s = signature.clone();
+            let last = if s.ends_with('0') { "1" } else { "0" };
+            s.replace_range(s.len() - 1.., last);
+            s
+        };
+        let cases: Vec<(
+            &str,
+            &str,
+            Option<String>,
+            Option<SuccessorClaim>,
+            &KeyRing,
+            &str,
+            Status,
+        )> = vec![
+            (
+                "signed, no successor",
+                &here,
+                Some(signature.clone()),
+                None,
+                &good,
+                "verified",
+                Status::Intact,
+            ),
+            (
+                "no metadata, no successor",
+                &here,
+                None,
+                None,
+                &good,
+                "no-signature",
+                Status::Unverifiable,
+            ),
+            (
+                "signature altered",
+                &here,
+                Some(flipped.clone()),
+                None,
+                &good,
+                "bad-signature",
+                Status::Modified,
+            ),
+            (
+                "no key",
+                &here,
+                Some(signature.clone()),
+                None,
+                &empty,
+                "unknown-key",
+                Status::Unverifiable,
+            ),
+            (
+                "key not pinned",
+                &here,
+                Some(signature.clone()),
+                None,
+                &pinned_elsewhere,
+                "untrusted-key",
+                Status::Unverifiable,
+            ),
+            (
+                "key expired long before",
+                &here,
+                Some(signature.clone()),
+                None,
+                &expired,
+                "key-not-valid-then",
+                Status::Unverifiable,
+            ),
+            (
+                "key valid from 90 min after: inside the margin",
+                &here,
+                Some(signature.clone()),
+                None,
+                &starts_within_margin,
+                "verified",
+                Status::Intact,
+            ),
+            (
+                "key of another region",
+                &here,
+                Some(signature.clone()),
+                None,
+                &other_region,
+                "key-other-region",
+                Status::Unverifiable,
+            ),
+            (
+                "authentic successor, other hash",
+                &here,
+                Some(signature.clone()),
+                Some(claim(&zero, true)),
+                &good,
+                "digest-hash-mismatch",
+                Status::Modified,
+            ),
+            (
+                "unproven successor, other hash: cannot convict",
+                &here,
+                Some(signature.clone()),
+                Some(claim(&zero, false)),
+                &good,
+                "verified",
+                Status::Intact,
+            ),
+            (
+                "authentic successor's signature, metadata differs",
+                &here,
+                Some(flipped),
+                Some(claim(&sha, true)),
+                &good,
+                "signature-disagrees",
+                Status::Modified,
+            ),
+            (
+                "no metadata, successor's copy of the signature",
+                &here,
+                None,
+                Some(claim(&sha, false)),
+                &good,
+                "verified",
+                Status::Intact,
+            ),
+            (
+                "found elsewhere, verified",
+                &elsewhere,
+                Some(signature.clone()),
+                None,
+                &good,
+                "moved",
+                Status::Moved,
+            ),
+            (
+                "found elsewhere, no key",
+                &elsewhere,
+                Some(signature.clone()),
+                None,
+                &empty,
+                "moved",
+                Status::Moved,
+            ),
+        ];
+        for (name, found_at, metadata, claim, ring, code, status) in cases {
+            let digest = testkit::loaded(&content, found_at, metadata);
+            let judgement = judge(&digest, claim.as_ref(), ring);
+            assert_eq!(
+                (judgement.cause.code(), judgement.status()),
+                (code, status),
+                "{name}: {}",
+                judgement.cause
+            );
+            assert_eq!(
+                judgement.verified.is_some(),
+                matches!(code, "verified" | "signature-disagrees")
+                    || (code == "moved" && !ring.is_empty()),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_digest_that_does_not_load_keeps_its_load_cause() {
+        let mut store = crate::store::memory::MemoryStore::new();
+        store.put(
+            testkit::BUCKET,
+            "d.json.gz",
+            b"not gzip".to_vec(),
+            Default::default(),
+        );
+        let digest = super::super::load::load(&store, testkit::BUCKET, "d.json.gz").unwrap();
+        let judgement = judge(&digest, None, &testkit::good_ring());
+        assert_eq!(
+            (judgement.cause.code(), judgement.status()),
+            ("not-gzip", Status::Modified)
+        );
+    }
+}

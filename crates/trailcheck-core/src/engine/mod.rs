@@ -13,6 +13,8 @@ pub mod load;
 pub mod logs;
 pub mod lookup;
 pub mod progress;
+#[cfg(test)]
+mod testkit;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
