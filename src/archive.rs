@@ -32,7 +32,7 @@ use trailcheck_core::engine::{SPILL_OVER, Settings, TrailSelector, inventory, ke
 use trailcheck_core::error::ConfigError;
 use trailcheck_core::objectkey::{self, ObjectName};
 use trailcheck_core::store::local::{SIDECAR_SUFFIX, safe_component, safe_relative};
-use trailcheck_core::store::{FetchError, Metadata};
+use trailcheck_core::store::{FetchError, Metadata, sidecar};
 use trailcheck_core::time;
 
 /// The record of completed copies, in the output folder: what each copy's ETag was, so a
@@ -224,11 +224,8 @@ impl<'a> Archiver<'a> {
         let mut wanted: Vec<(String, String)> = inventory
             .digests
             .iter()
-            .filter(|(_, _, key)| match objectkey::parse(key) {
-                Some(ObjectName::Digest(name)) => start <= name.end && name.end <= last,
-                _ => false,
-            })
-            .map(|(_, bucket, key)| (bucket.clone(), key.clone()))
+            .filter(|d| start <= d.name.end && d.name.end <= last)
+            .map(|d| (d.bucket.clone(), d.key.clone()))
             .collect();
         let mut seen: BTreeSet<(String, String)> = wanted.iter().cloned().collect();
         let mut digests = Vec::new();
@@ -305,17 +302,7 @@ impl<'a> Archiver<'a> {
             .map_err(|e| trailcheck_core::verdict::Cause::Unreadable(e.to_string()))
             .and_then(|f| load::parse(BufReader::new(f)));
         let metadata = read_sidecar_metadata(&path);
-        let name = match objectkey::parse(key) {
-            Some(ObjectName::Digest(name)) => Some(name),
-            _ => None,
-        };
-        let loaded = LoadedDigest {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-            name,
-            content,
-            metadata,
-        };
+        let loaded = LoadedDigest::new(bucket, key, content, metadata);
         (copied, Some(CopiedDigest { loaded }))
     }
 
@@ -394,7 +381,7 @@ impl<'a> Archiver<'a> {
             )));
         }
         if digest {
-            write_atomically(&sidecar_path(path), &sidecar_json(&object.metadata))
+            write_atomically(&sidecar_path(path), &sidecar::to_json(&object.metadata))
                 .map_err(local)?;
         }
         fs::rename(&partial, path).map_err(local)?;
@@ -436,51 +423,12 @@ fn md5_file(path: &Path) -> io::Result<String> {
     }
 }
 
-#[derive(Serialize)]
-struct HeadObject<'a> {
-    #[serde(rename = "Metadata")]
-    metadata: BTreeMap<&'static str, &'a str>,
-}
-
-/// The sidecar of a digest: its signature metadata as `aws s3api head-object` prints it.
-/// A digest without metadata gets an empty one, so it stays unsigned offline too.
-fn sidecar_json(metadata: &Metadata) -> Vec<u8> {
-    let fields = [
-        ("signature", &metadata.signature),
-        ("signature-algorithm", &metadata.signature_algorithm),
-        (
-            "backfill-generation-timestamp",
-            &metadata.backfill_generation_timestamp,
-        ),
-    ];
-    let head = HeadObject {
-        metadata: fields
-            .into_iter()
-            .filter_map(|(name, value)| Some((name, value.as_deref()?)))
-            .collect(),
-    };
-    let mut json = serde_json::to_vec_pretty(&head).unwrap_or_default();
-    json.push(b'\n');
-    json
-}
-
-/// The metadata of a local copy's sidecar, as a folder store reads it.
+/// The metadata of a local copy's sidecar, read as a folder store reads it (none when the
+/// digest has no sidecar).
 fn read_sidecar_metadata(path: &Path) -> Metadata {
-    let read = fs::read(sidecar_path(path)).ok();
-    let value: Option<serde_json::Value> = read.and_then(|b| serde_json::from_slice(&b).ok());
-    let field = |name: &str| {
-        value
-            .as_ref()?
-            .get("Metadata")?
-            .get(name)?
-            .as_str()
-            .map(str::to_owned)
-    };
-    Metadata {
-        signature: field("signature"),
-        signature_algorithm: field("signature-algorithm"),
-        backfill_generation_timestamp: field("backfill-generation-timestamp"),
-        problem: None,
+    match File::open(sidecar_path(path)) {
+        Ok(file) => sidecar::read(file).unwrap_or_else(Metadata::unreadable),
+        Err(_) => Metadata::default(),
     }
 }
 

@@ -35,9 +35,18 @@ const LOG_DIR: &str = "CloudTrail/";
 /// What the store holds that matters for this run.
 #[derive(Default)]
 pub struct Inventory {
-    pub digests: Vec<(ChainId, String, String)>,
+    pub digests: Vec<ListedDigest>,
     pub logs: BTreeMap<FolderId, Vec<(String, DateTime<Utc>)>>,
     pub oldest_digest: Option<DateTime<Utc>>,
+}
+
+/// A digest the listing found, its key parsed once, here.
+#[derive(Clone, Debug)]
+pub struct ListedDigest {
+    pub chain: ChainId,
+    pub bucket: String,
+    pub key: String,
+    pub name: DigestName,
 }
 
 /// A folder to list: a bucket and a key prefix ending in `/`.
@@ -112,7 +121,12 @@ fn add_digest(inventory: &mut Inventory, settings: &Settings, bucket: String, ke
         .oldest_digest
         .map_or(name.end, |o| o.min(name.end));
     inventory.oldest_digest = Some(oldest);
-    inventory.digests.push((chain_id(&name), bucket, key));
+    inventory.digests.push(ListedDigest {
+        chain: chain_id(&name),
+        bucket,
+        key,
+        name,
+    });
 }
 
 fn add_log(inventory: &mut Inventory, bucket: String, key: String) {
@@ -427,14 +441,7 @@ mod tests {
     fn only_the_range_is_listed_from_its_start_minute() {
         let inventory =
             take_inventory(&store("logs/prod/"), &settings(Some(at(3, 12)), at(5, 12))).unwrap();
-        let digest_times: Vec<_> = inventory
-            .digests
-            .iter()
-            .filter_map(|(_, _, k)| match objectkey::parse(k) {
-                Some(ObjectName::Digest(d)) => Some(d.end),
-                _ => None,
-            })
-            .collect();
+        let digest_times: Vec<_> = inventory.digests.iter().map(|d| d.name.end).collect();
         // Digest folders of days 3..=5: everything on those days (no trail selected).
         assert_eq!(digest_times.len(), 9);
         let logs: Vec<_> = inventory.logs.values().flatten().map(|(_, t)| *t).collect();
