@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use rayon::prelude::*;
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, RunError};
 use crate::keys::KeyRing;
 use crate::objectkey::DigestName;
 use crate::store::{FetchError, Store};
@@ -120,7 +120,7 @@ pub fn validate(
     store: &dyn Store,
     keys: &KeyRing,
     settings: &Settings,
-) -> Result<Report, ConfigError> {
+) -> Result<Report, RunError> {
     validate_observed(store, keys, settings, &Silent)
 }
 
@@ -130,7 +130,7 @@ pub fn validate_observed(
     keys: &KeyRing,
     settings: &Settings,
     progress: &dyn Progress,
-) -> Result<Report, ConfigError> {
+) -> Result<Report, RunError> {
     validate_with(store, Keys::Ring(keys), settings, progress)
 }
 
@@ -141,23 +141,23 @@ pub fn validate_with(
     keys: Keys<'_>,
     settings: &Settings,
     progress: &dyn Progress,
-) -> Result<Report, ConfigError> {
+) -> Result<Report, RunError> {
     let store = Metered::new(store, progress);
     worker_pool(settings.jobs)?.install(|| run(&store, keys, settings))
 }
 
 /// The pool every parallel step of a command runs on: `jobs` threads, 0 for one per core.
-pub fn worker_pool(jobs: usize) -> Result<rayon::ThreadPool, ConfigError> {
+pub fn worker_pool(jobs: usize) -> Result<rayon::ThreadPool, RunError> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
-        .map_err(|e| ConfigError::Option {
-            option: "--jobs",
+        .map_err(|e| RunError::WorkerPool {
+            threads: jobs,
             why: e.to_string(),
         })
 }
 
-fn run(store: &Metered, keys: Keys<'_>, settings: &Settings) -> Result<Report, ConfigError> {
+fn run(store: &Metered, keys: Keys<'_>, settings: &Settings) -> Result<Report, RunError> {
     let inventory = take_inventory(store, settings)?;
     let start = settings
         .start
@@ -251,7 +251,7 @@ fn walk_chains<'k>(
     settings: &Settings,
     start: DateTime<Utc>,
     last_digest: DateTime<Utc>,
-) -> Result<(Vec<ChainOutcome>, Cow<'k, KeyRing>), ConfigError> {
+) -> Result<(Vec<ChainOutcome>, Cow<'k, KeyRing>), RunError> {
     let chains = load_chains(store, inventory, start, last_digest);
     let keys: Cow<'k, KeyRing> = match keys {
         Keys::Ring(ring) => Cow::Borrowed(ring),
