@@ -155,6 +155,9 @@ mod tests {
         })
     }
 
+    /// A status and a cause code.
+    type Expected = (Status, &'static str);
+
     /// Every way a listed log can come back, under an authentic and an unproven digest. An
     /// unproven digest can neither clear nor convict a log by its hash or its absence; bytes
     /// CloudTrail never writes (not gzip, a second member) convict whoever listed them.
@@ -163,7 +166,7 @@ mod tests {
         use Status::*;
         let right = Sha256::of(CONTENT).to_hex();
         let other = Sha256::of(b"other").to_hex();
-        let cases: Vec<(&str, Fetched, &str, [(Status, &str); 2])> = vec![
+        let cases: Vec<(&str, Fetched, &str, [Expected; 2])> = vec![
             (
                 "hash matches",
                 inflated(CONTENT),
