@@ -40,6 +40,23 @@ pub fn fetch(store: &dyn Store, bucket: &str, key: &str) -> Fetched {
     }
 }
 
+/// [`fetch`], keeping the inflated bytes (up to `keep_limit`) for a reader of the records.
+pub fn fetch_keeping(
+    store: &dyn Store,
+    bucket: &str,
+    key: &str,
+    keep_limit: u64,
+) -> (Fetched, Option<Vec<u8>>) {
+    match store.get(bucket, key) {
+        Ok(object) => match gzip::hash_and_keep(object.body, keep_limit) {
+            Ok((inflated, kept)) => (Fetched::Inflated(inflated), kept),
+            Err(e) => (Fetched::Gzip(e), None),
+        },
+        Err(FetchError::NotFound) => (Fetched::NotFound, None),
+        Err(FetchError::Inaccessible(why)) => (Fetched::Inaccessible(why), None),
+    }
+}
+
 /// Fetches and hashes the log `task` names and judges it.
 pub fn check(store: &dyn Store, task: &LogTask) -> FileVerdict {
     check_with(task, || fetch(store, &task.bucket, &task.key))

@@ -115,6 +115,27 @@ pub struct KeyRange {
 /// at the end: a key rotated in just before or after a digest is otherwise missed.
 pub const KEY_MARGIN: Duration = Duration::hours(2);
 
+/// A log as it was read, handed to a reader of its records once it is judged.
+pub struct ReadLog<'a> {
+    pub verdict: &'a FileVerdict,
+    /// The inflated content, exactly the bytes that were hashed; `None` when the log could not
+    /// be read as gzip, or inflates past [`MAX_KEPT_LOG`].
+    pub content: Option<&'a [u8]>,
+    /// The fingerprint of the key that verified the digest listing the log.
+    pub signed_by: Option<&'a str>,
+}
+
+/// Receives every log a run reads, with its verdict, from the worker threads, in no set
+/// order. What it keeps of the records, and of which statuses, is its own business: the
+/// engine only guarantees that `content` is what the verdict judged.
+pub trait LogSink: Sync {
+    fn log(&self, log: ReadLog<'_>);
+}
+
+/// The largest inflated log handed to a [`LogSink`]; CloudTrail's logs are far smaller.
+/// A larger one is still hashed and judged, and reaches the sink without content.
+pub const MAX_KEPT_LOG: u64 = 1 << 30;
+
 /// Validates everything `settings` selects in `store`.
 pub fn validate(
     store: &dyn Store,
@@ -143,7 +164,21 @@ pub fn validate_with(
     progress: &dyn Progress,
 ) -> Result<Report, RunError> {
     let store = Metered::new(store, progress);
-    worker_pool(settings.jobs)?.install(|| run(&store, keys, settings))
+    worker_pool(settings.jobs)?.install(|| run(&store, keys, settings, None))
+}
+
+/// [`validate_with`], handing every log read, its bytes and its verdict to `sink`. Each log
+/// is inflated once, for its hash and its records: logs are read after the chains are
+/// walked, rather than beside the walk, so no log's bytes wait for its digest's verdict.
+pub fn validate_reading(
+    store: &dyn Store,
+    keys: Keys<'_>,
+    settings: &Settings,
+    progress: &dyn Progress,
+    sink: &dyn LogSink,
+) -> Result<Report, RunError> {
+    let store = Metered::new(store, progress);
+    worker_pool(settings.jobs)?.install(|| run(&store, keys, settings, Some(sink)))
 }
 
 /// The pool every parallel step of a command runs on: `jobs` threads, 0 for one per core.
@@ -157,7 +192,12 @@ pub fn worker_pool(jobs: usize) -> Result<rayon::ThreadPool, RunError> {
         })
 }
 
-fn run(store: &Metered, keys: Keys<'_>, settings: &Settings) -> Result<Report, RunError> {
+fn run(
+    store: &Metered,
+    keys: Keys<'_>,
+    settings: &Settings,
+    sink: Option<&dyn LogSink>,
+) -> Result<Report, RunError> {
     let inventory = take_inventory(store, settings)?;
     let start = settings
         .start
@@ -167,10 +207,18 @@ fn run(store: &Metered, keys: Keys<'_>, settings: &Settings) -> Result<Report, R
 
     // The logs in range are fetched and hashed while the digests load and the chains are
     // walked: on S3 the digests' round trips then overlap with the logs' hashing.
-    let (walked, prefetched) = rayon::join(
-        || walk_chains(store, &inventory, keys, settings, start, last_digest),
-        || prefetch_logs(store, &inventory, start, settings.end),
-    );
+    // With a sink, the logs are read once, after the walk, bytes and all (see
+    // `validate_reading`).
+    let (walked, prefetched) = match sink {
+        None => rayon::join(
+            || walk_chains(store, &inventory, keys, settings, start, last_digest),
+            || prefetch_logs(store, &inventory, start, settings.end),
+        ),
+        Some(_) => (
+            walk_chains(store, &inventory, keys, settings, start, last_digest),
+            HashMap::new(),
+        ),
+    };
     let (outcomes, keys) = walked?;
     let keys = keys.as_ref();
 
@@ -203,12 +251,25 @@ fn run(store: &Metered, keys: Keys<'_>, settings: &Settings) -> Result<Report, R
         .filter(|t| !prefetched.contains_key(&t.location()))
         .count();
     store.queue(not_prefetched);
+    let signers = signers(&report.files);
     let checked: Vec<FileVerdict> = tasks
         .par_iter()
-        .map(|t| match prefetched.get(&t.location()) {
-            Some(fetched) => logs::check_with(t, || fetched.clone()),
-            None => {
+        .map(|t| match (prefetched.get(&t.location()), sink) {
+            (Some(fetched), _) => logs::check_with(t, || fetched.clone()),
+            (None, None) => {
                 let verdict = logs::check(store, t);
+                store.file_done();
+                verdict
+            }
+            (None, Some(sink)) => {
+                let (fetched, content) =
+                    logs::fetch_keeping(store, &t.bucket, &t.key, MAX_KEPT_LOG);
+                let verdict = logs::check_with(t, || fetched);
+                sink.log(ReadLog {
+                    verdict: &verdict,
+                    content: content.as_deref(),
+                    signed_by: signers.get(t.listed_by.as_str()).copied(),
+                });
                 store.file_done();
                 verdict
             }
@@ -217,12 +278,26 @@ fn run(store: &Metered, keys: Keys<'_>, settings: &Settings) -> Result<Report, R
     report.files.extend(checked);
     // Logs no digest vouches for are hashed too, so the report pins what was found.
     let mut unlisted = unlisted_logs(&inventory, &listed, &spans, settings);
+    if sink.is_some() {
+        store.queue(unlisted.len());
+    }
     unlisted.par_iter_mut().for_each(|v| {
-        let fetched = match prefetched.get(&(v.bucket.as_str(), v.key.as_str())) {
-            Some(fetched) => fetched.clone(),
-            None => logs::fetch(store, &v.bucket, &v.key),
-        };
-        v.actual_sha256 = fetched.sha256();
+        let location = (v.bucket.as_str(), v.key.as_str());
+        match (prefetched.get(&location), sink) {
+            (Some(fetched), _) => v.actual_sha256 = fetched.sha256(),
+            (None, None) => v.actual_sha256 = logs::fetch(store, &v.bucket, &v.key).sha256(),
+            (None, Some(sink)) => {
+                let (fetched, content) =
+                    logs::fetch_keeping(store, &v.bucket, &v.key, MAX_KEPT_LOG);
+                v.actual_sha256 = fetched.sha256();
+                sink.log(ReadLog {
+                    verdict: v,
+                    content: content.as_deref(),
+                    signed_by: None,
+                });
+                store.file_done();
+            }
+        }
     });
     report.files.extend(unlisted);
 
@@ -411,6 +486,15 @@ fn unlisted_logs(
         }
     }
     verdicts
+}
+
+/// The fingerprint of the key that verified each authentic digest, by the digest's key.
+fn signers(files: &[FileVerdict]) -> HashMap<&str, &str> {
+    files
+        .iter()
+        .filter(|f| f.kind == FileKind::Digest && f.status == Status::Intact)
+        .filter_map(|f| Some((f.key.as_str(), f.reference.as_deref()?)))
+        .collect()
 }
 
 /// Gives each log the chain it belongs to: a listed log its listing digest's chain; an
