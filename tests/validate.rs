@@ -636,9 +636,12 @@ fn every_file_names_its_chain_listed_logs_their_digests_and_an_inserted_log_its_
     assert!(!inserted.chain.as_ref().unwrap().backfill);
 }
 
+/// A log as a sink saw it: its verdict, its content and the key that signed its digest.
+type Handed = (FileVerdict, Option<Vec<u8>>, Option<String>);
+
 /// Collects what a run hands a reader of the records.
 #[derive(Default)]
-struct Collected(std::sync::Mutex<Vec<(FileVerdict, Option<Vec<u8>>, Option<String>)>>);
+struct Collected(std::sync::Mutex<Vec<Handed>>);
 
 impl trailcheck_core::engine::LogSink for Collected {
     fn log(&self, log: trailcheck_core::engine::ReadLog<'_>) {
