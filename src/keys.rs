@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 
+use crate::config::parse_times;
 use crate::exit::Exit;
 use trailcheck_aws::cloudtrail::{CloudTrailKeys, FetchRecord, caller_identity, origin, save};
 use trailcheck_aws::session::{AwsOptions, AwsSession};
@@ -91,18 +92,8 @@ fn open(profile: &Option<String>) -> Result<Arc<AwsSession>, ConfigError> {
 
 fn fetch(args: &FetchArgs) -> Result<(), ConfigError> {
     let now = Utc::now();
-    let option = |option: &'static str| move |why| ConfigError::Option { option, why };
-    let start =
-        trailcheck_core::time::parse_user(&args.start_time, now).map_err(option("--start-time"))?;
-    let end = match &args.end_time {
-        Some(t) => trailcheck_core::time::parse_user(t, now).map_err(option("--end-time"))?,
-        None => now,
-    };
-    if start > end {
-        return Err(option("--start-time")(
-            "the start time is after the end time".to_owned(),
-        ));
-    }
+    let (start, end) = parse_times(Some(&args.start_time), args.end_time.as_deref(), now)?;
+    let start = start.unwrap_or(end);
     let session = open(&args.profile)?;
     let source = CloudTrailKeys::new(session.clone());
     let caller = caller_identity(&session);

@@ -4,7 +4,9 @@
 mod common;
 
 use common::*;
-use trailcheck_core::verdict::{Cause, DEFAULT_FAIL_ON, FileKind, GapKind, Outcome, Status};
+use trailcheck_core::verdict::{
+    Cause, DEFAULT_FAIL_ON, FileKind, FileVerdict, GapKind, Outcome, Status,
+};
 use trailcheck_sim::{BucketSwitch, HourRange, Layout, Rotation, TamperKind, TestKeys};
 
 fn the_tampered(trail: &Trail) -> &trailcheck_sim::Tampering {
@@ -603,4 +605,111 @@ fn partial_copy_where_one_region_starts_later_reports_no_deletion() {
     let report = trail.validate();
     assert_only(&report, &[]);
     assert!(report.gaps.is_empty(), "{:?}", report.gaps);
+}
+
+#[test]
+fn every_file_names_its_chain_listed_logs_their_digests_and_an_inserted_log_its_folders() {
+    let mut spec = tampered(TamperKind::InsertLog);
+    spec.regions = vec!["us-east-1".to_owned(), "eu-west-1".to_owned()];
+    let trail = simulate(&spec);
+    let report = trail.validate();
+    assert_eq!(
+        report.chains.len(),
+        2,
+        "a chain per region: {:?}",
+        report.chains
+    );
+    for file in &report.files {
+        let chain = file
+            .chain
+            .as_ref()
+            .unwrap_or_else(|| panic!("no chain: {file:?}"));
+        assert_eq!(Some(&chain.account), file.account.as_ref(), "{}", file.key);
+        assert_eq!(Some(&chain.region), file.region.as_ref(), "{}", file.key);
+        if file.kind == FileKind::Log && file.status == Status::Intact {
+            let digest = find(&report, file.listed_by.as_deref().unwrap());
+            assert_eq!(digest.chain.as_ref(), Some(chain), "{}", file.key);
+        }
+    }
+    let inserted = find(&report, &the_tampered(&trail).key);
+    assert_eq!(inserted.status, Status::Unreferenced);
+    assert!(!inserted.chain.as_ref().unwrap().backfill);
+}
+
+/// A log as a sink saw it: its verdict, its content and the key that signed its digest.
+type Handed = (FileVerdict, Option<Vec<u8>>, Option<String>);
+
+/// Collects what a run hands a reader of the records.
+#[derive(Default)]
+struct Collected(std::sync::Mutex<Vec<Handed>>);
+
+impl trailcheck_core::engine::LogSink for Collected {
+    fn log(&self, log: trailcheck_core::engine::ReadLog<'_>) {
+        let entry = (
+            log.verdict.clone(),
+            log.content.map(<[u8]>::to_vec),
+            log.signed_by.map(str::to_owned),
+        );
+        self.0.lock().unwrap().push(entry);
+    }
+}
+
+#[test]
+fn a_run_that_reads_records_judges_as_validate_does_and_hands_over_exactly_the_hashed_bytes() {
+    use trailcheck_core::engine::{self, Keys, progress::Silent};
+    use trailcheck_core::hash::Sha256;
+    use trailcheck_core::keys::KeyRing;
+    use trailcheck_core::store::local::LocalStore;
+    let mut spec = tampered(TamperKind::ModifyLog);
+    spec.tampers
+        .push("insert-log".parse::<trailcheck_sim::TamperSpec>().unwrap());
+    spec.tampers
+        .push("delete-log".parse::<trailcheck_sim::TamperSpec>().unwrap());
+    let trail = simulate(&spec);
+    let plain = trail.validate();
+    let keys = KeyRing::load_dir(&trail.keys()).unwrap();
+    let store = LocalStore::open(&trail.archive(), None).unwrap();
+    let settings = engine::Settings {
+        start: None,
+        end: trail.end(),
+        trail: None,
+        jobs: 2,
+    };
+    let sink = Collected::default();
+    let read =
+        engine::validate_reading(&store, Keys::Ring(&keys), &settings, &Silent, &sink).unwrap();
+    assert_eq!(read.files, plain.files, "the same verdicts");
+    let handed = sink.0.into_inner().unwrap();
+    let logs_present: Vec<&FileVerdict> = plain
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::Log && f.status != Status::Deleted)
+        .collect();
+    assert_eq!(
+        handed.len(),
+        logs_present.len() + 1,
+        "every log read, and the deleted one tried"
+    );
+    let fingerprint = &plain.keys[0].fingerprint;
+    for (verdict, content, signed_by) in &handed {
+        if verdict.status == Status::Deleted {
+            assert!(content.is_none());
+            continue;
+        }
+        let content = content.as_ref().expect("a log present has content");
+        assert_eq!(
+            Some(Sha256::of(content)),
+            verdict.actual_sha256,
+            "{}",
+            verdict.key
+        );
+        assert!(content.starts_with(b"{\"Records\""), "{}", verdict.key);
+        match verdict.status {
+            Status::Intact => assert_eq!(signed_by.as_ref(), Some(fingerprint)),
+            Status::Unreferenced => assert_eq!(signed_by, &None),
+            _ => {}
+        }
+    }
+    let statuses: std::collections::BTreeSet<Status> = handed.iter().map(|h| h.0.status).collect();
+    assert!(statuses.contains(&Status::Modified) && statuses.contains(&Status::Unreferenced));
 }

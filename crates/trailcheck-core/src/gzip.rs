@@ -78,6 +78,34 @@ pub fn hash_stream(input: impl Read) -> Result<Inflated, GzipError> {
     })
 }
 
+/// Streams the first gzip member of `input` through SHA-256 and also keeps its bytes, while
+/// they stay within `keep_limit`: a log read to be queried is inflated once, for its hash and
+/// its records alike. Past the limit the bytes are dropped (`None`) and the hashing goes on,
+/// so the verdict is the one [`hash_stream`] gives.
+pub fn hash_and_keep(
+    input: impl Read,
+    keep_limit: u64,
+) -> Result<(Inflated, Option<Vec<u8>>), GzipError> {
+    let mut hasher = Hasher::new();
+    let mut kept = Some(Vec::new());
+    let size = read_member(input, |chunk| {
+        hasher.update(chunk);
+        if let Some(bytes) = &mut kept {
+            if (bytes.len() + chunk.len()) as u64 > keep_limit {
+                kept = None;
+            } else {
+                bytes.extend_from_slice(chunk);
+            }
+        }
+        Ok(())
+    })?;
+    let inflated = Inflated {
+        sha256: hasher.finish(),
+        size,
+    };
+    Ok((inflated, kept))
+}
+
 /// Reads the one gzip member `input` must hold (RFC 1952), handing the inflated bytes to
 /// `sink` in chunks, and returns how many there were. The header, the CRC-32 and the size in
 /// the trailer are checked, and nothing may follow the member.
@@ -566,6 +594,24 @@ pub(crate) mod tests {
         assert!(inflate_bounded(&a[..], 10).is_err());
         assert_eq!(hash_stream(&a[..]).unwrap(), expected_a);
         assert_eq!(expected_a.sha256, Sha256::of(&vec![b'a'; 200_000]));
+    }
+
+    #[test]
+    fn kept_bytes_hash_as_streamed_and_are_dropped_past_the_limit_without_changing_the_hash() {
+        let data = vec![b'x'; 300_000];
+        let streamed = hash_stream(&gzip(&data)[..]).unwrap();
+        let (inflated, kept) = hash_and_keep(&gzip(&data)[..], 300_000).unwrap();
+        assert_eq!(inflated, streamed);
+        assert_eq!(kept.as_deref(), Some(&data[..]));
+        let (inflated, kept) = hash_and_keep(&gzip(&data)[..], 299_999).unwrap();
+        assert_eq!(inflated, streamed);
+        assert_eq!(kept, None);
+        let mut appended = gzip(&data);
+        appended.extend(gzip(b"more"));
+        assert_eq!(
+            hash_and_keep(&appended[..], u64::MAX).unwrap_err(),
+            GzipError::TrailingData
+        );
     }
 
     /// Gives one byte per read, and is interrupted before each.

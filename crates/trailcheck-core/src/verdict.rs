@@ -361,6 +361,10 @@ pub struct FileVerdict {
     pub signed_by: Option<String>,
     /// Log: the key of the digest that lists it.
     pub listed_by: Option<String>,
+    /// The digest chain the file belongs to: a digest's own; a listed log's digest's; an
+    /// unlisted log's when exactly one regular chain covers its account and region. Renderers
+    /// group by it instead of parsing keys again.
+    pub chain: Option<ChainId>,
 }
 
 impl FileVerdict {
@@ -381,6 +385,7 @@ impl FileVerdict {
             actual_sha256: None,
             signed_by: None,
             listed_by: None,
+            chain: None,
         }
     }
 

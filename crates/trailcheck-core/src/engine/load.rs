@@ -54,38 +54,58 @@ impl LoadedDigest {
 /// Fetches and parses one digest. A fetch that finds nothing is `Err(NotFound)`; every other
 /// problem is a loaded digest carrying the cause.
 pub fn load(store: &dyn Store, bucket: &str, key: &str) -> Result<LoadedDigest, FetchError> {
-    let object = match store.get(bucket, key) {
-        Ok(object) => object,
-        Err(FetchError::NotFound) => return Err(FetchError::NotFound),
-        Err(FetchError::Inaccessible(why)) => {
-            return Ok(loaded(
-                bucket,
-                key,
-                Err(Cause::Inaccessible(why)),
-                Metadata::default(),
-            ));
-        }
-    };
-    let content = parse(object.body);
-    Ok(loaded(bucket, key, content, object.metadata))
+    load_named(store, bucket, key, digest_name(key))
 }
 
-fn loaded(
+/// [`load`] for a digest whose name was parsed already (the inventory parses each key once).
+pub fn load_named(
+    store: &dyn Store,
     bucket: &str,
     key: &str,
-    content: Result<Content, Cause>,
-    metadata: Metadata,
-) -> LoadedDigest {
-    let name = match objectkey::parse(key) {
+    name: Option<DigestName>,
+) -> Result<LoadedDigest, FetchError> {
+    let (content, metadata) = match store.get(bucket, key) {
+        Ok(object) => (parse(object.body), object.metadata),
+        Err(FetchError::NotFound) => return Err(FetchError::NotFound),
+        Err(FetchError::Inaccessible(why)) => (Err(Cause::Inaccessible(why)), Metadata::default()),
+    };
+    Ok(LoadedDigest::named(bucket, key, name, content, metadata))
+}
+
+/// The digest name `key` holds, if it is a digest's key.
+fn digest_name(key: &str) -> Option<DigestName> {
+    match objectkey::parse(key) {
         Some(ObjectName::Digest(name)) => Some(name),
         _ => None,
-    };
-    LoadedDigest {
-        bucket: bucket.to_owned(),
-        key: key.to_owned(),
-        name,
-        content,
-        metadata,
+    }
+}
+
+impl LoadedDigest {
+    /// A digest read from `bucket`/`key` by any means (a store, an archive's copy): the one
+    /// constructor, so the name always comes from the key it was read at.
+    pub fn new(
+        bucket: &str,
+        key: &str,
+        content: Result<Content, Cause>,
+        metadata: Metadata,
+    ) -> Self {
+        Self::named(bucket, key, digest_name(key), content, metadata)
+    }
+
+    fn named(
+        bucket: &str,
+        key: &str,
+        name: Option<DigestName>,
+        content: Result<Content, Cause>,
+        metadata: Metadata,
+    ) -> Self {
+        LoadedDigest {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            name,
+            content,
+            metadata,
+        }
     }
 }
 
@@ -105,4 +125,141 @@ pub fn parse(body: impl Read) -> Result<Content, Cause> {
         FormatError::MissingField(name) => Cause::MissingField(name),
     })?;
     Ok(Content { digest, sha256 })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+
+    use super::*;
+    use crate::store::memory::MemoryStore;
+
+    const BUCKET: &str = "trail-bucket";
+    const KEY: &str = "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/01/\
+                       111122223333_CloudTrail-Digest_us-east-1_main_us-east-1_20261101T010000Z.json.gz";
+
+    fn digest_json(bucket: &str, key: &str) -> Vec<u8> {
+        serde_json::json!({
+            "awsAccountId": "111122223333",
+            "digestStartTime": "2026-11-01T00:00:00Z",
+            "digestEndTime": "2026-11-01T01:00:00Z",
+            "digestS3Bucket": bucket,
+            "digestS3Object": key,
+            "digestPublicKeyFingerprint": "00112233445566778899aabbccddeeff",
+            "digestSignatureAlgorithm": "SHA256withRSA",
+            "newestEventTime": null,
+            "oldestEventTime": null,
+            "previousDigestS3Bucket": null,
+            "previousDigestS3Object": null,
+            "previousDigestHashValue": null,
+            "previousDigestHashAlgorithm": null,
+            "previousDigestSignature": null,
+            "logFiles": []
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn loaded_from(body: Vec<u8>) -> LoadedDigest {
+        let mut store = MemoryStore::new();
+        store.put(BUCKET, KEY, body, Metadata::default());
+        load(&store, BUCKET, KEY).unwrap()
+    }
+
+    /// Each kind of bad digest bytes becomes the cause a renderer reports; none is an error.
+    #[test]
+    fn digest_bytes_load_to_content_or_to_the_cause_they_deserve() {
+        let good = digest_json(BUCKET, KEY);
+        let mut appended = gzip(&good);
+        appended.extend(gzip(b"{}"));
+        let mut truncated = gzip(&good);
+        truncated.truncate(truncated.len() - 4);
+        let cases: Vec<(&str, Vec<u8>, Option<&str>)> = vec![
+            ("a signed digest's bytes", gzip(&good), None),
+            ("plain JSON, not gzip", good.clone(), Some("not-gzip")),
+            (
+                "a second gzip member",
+                appended,
+                Some("data-after-gzip-member"),
+            ),
+            ("truncated gzip", truncated, Some("not-gzip")),
+            (
+                "gzip of something not JSON",
+                gzip(b"hello"),
+                Some("invalid-format"),
+            ),
+            ("a JSON array", gzip(b"[]"), Some("invalid-format")),
+            (
+                "no digestEndTime",
+                gzip(br#"{"digestStartTime": "2026-11-01T00:00:00Z"}"#),
+                Some("missing-field"),
+            ),
+            ("no bytes at all", Vec::new(), Some("not-gzip")),
+        ];
+        for (what, body, cause) in cases {
+            let loaded = loaded_from(body);
+            match (&loaded.content, cause) {
+                (Ok(content), None) => {
+                    assert_eq!(content.sha256, Sha256::of(&good), "{what}");
+                    assert_eq!(content.digest.key, KEY, "{what}");
+                }
+                (Err(got), Some(want)) => assert_eq!(got.code(), want, "{what}: {got}"),
+                (got, want) => panic!("{what}: got {got:?}, wanted {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn absent_digest_is_not_found_and_a_denied_one_is_loaded_as_inaccessible() {
+        let mut store = MemoryStore::new();
+        assert!(matches!(
+            load(&store, BUCKET, KEY),
+            Err(FetchError::NotFound)
+        ));
+        store.put(
+            BUCKET,
+            KEY,
+            gzip(&digest_json(BUCKET, KEY)),
+            Metadata::default(),
+        );
+        store.deny(BUCKET, KEY);
+        let loaded = load(&store, BUCKET, KEY).unwrap();
+        assert!(matches!(loaded.content, Err(Cause::Inaccessible(_))));
+        // The name still comes from the key, so the walk can place the digest in its chain.
+        assert!(loaded.name.is_some());
+    }
+
+    #[test]
+    fn digest_read_elsewhere_than_it_records_says_where_it_belongs() {
+        let home = loaded_from(gzip(&digest_json(BUCKET, KEY)));
+        assert_eq!(home.recorded_elsewhere(), None);
+        let moved = loaded_from(gzip(&digest_json("other-bucket", KEY)));
+        assert_eq!(moved.recorded_elsewhere(), Some(("other-bucket", KEY)));
+    }
+
+    #[test]
+    fn digest_time_comes_from_its_name_then_its_content() {
+        let named = loaded_from(gzip(&digest_json(BUCKET, KEY)));
+        let expected = crate::time::parse_cloudtrail("2026-11-01T01:00:00Z");
+        assert_eq!(named.time(), expected);
+        let unnamed = LoadedDigest::new(
+            BUCKET,
+            "not/a/digest/key.json.gz",
+            named.content.clone(),
+            Metadata::default(),
+        );
+        assert!(unnamed.name.is_none());
+        assert_eq!(unnamed.time(), expected);
+        let neither = LoadedDigest::new(BUCKET, "x", Err(Cause::NotFound), Metadata::default());
+        assert_eq!(neither.time(), None);
+    }
 }

@@ -40,6 +40,23 @@ pub fn fetch(store: &dyn Store, bucket: &str, key: &str) -> Fetched {
     }
 }
 
+/// [`fetch`], keeping the inflated bytes (up to `keep_limit`) for a reader of the records.
+pub fn fetch_keeping(
+    store: &dyn Store,
+    bucket: &str,
+    key: &str,
+    keep_limit: u64,
+) -> (Fetched, Option<Vec<u8>>) {
+    match store.get(bucket, key) {
+        Ok(object) => match gzip::hash_and_keep(object.body, keep_limit) {
+            Ok((inflated, kept)) => (Fetched::Inflated(inflated), kept),
+            Err(e) => (Fetched::Gzip(e), None),
+        },
+        Err(FetchError::NotFound) => (Fetched::NotFound, None),
+        Err(FetchError::Inaccessible(why)) => (Fetched::Inaccessible(why), None),
+    }
+}
+
 /// Fetches and hashes the log `task` names and judges it.
 pub fn check(store: &dyn Store, task: &LogTask) -> FileVerdict {
     check_with(task, || fetch(store, &task.bucket, &task.key))
@@ -107,4 +124,176 @@ fn judge(task: &LogTask, fetched: impl FnOnce() -> Fetched) -> Judged {
         ))),
     };
     (cause, expected, actual)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+
+    use super::*;
+    use crate::store::Metadata;
+    use crate::store::memory::MemoryStore;
+    use crate::verdict::Status;
+
+    const BUCKET: &str = "trail-bucket";
+    const KEY: &str = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/01/\
+                       111122223333_CloudTrail_us-east-1_20261101T0105Z_abc123.json.gz";
+    const CONTENT: &[u8] = br#"{"Records":[]}"#;
+
+    /// The one place a test task is built: what the listing digest says of the log.
+    fn task(hash: &str, trusted: bool) -> LogTask {
+        LogTask {
+            bucket: BUCKET.to_owned(),
+            key: KEY.to_owned(),
+            hash: hash.to_owned(),
+            hash_algorithm: Some(SHA_256.to_owned()),
+            listing: if trusted {
+                Listing::Proven(crate::engine::testkit::proof("the-digest"))
+            } else {
+                Listing::Unproven("the-digest".to_owned())
+            },
+            backfill: false,
+        }
+    }
+
+    fn inflated(bytes: &[u8]) -> Fetched {
+        Fetched::Inflated(Inflated {
+            sha256: Sha256::of(bytes),
+            size: bytes.len() as u64,
+        })
+    }
+
+    /// A status and a cause code.
+    type Expected = (Status, &'static str);
+
+    /// Every way a listed log can come back, under an authentic and an unproven digest. An
+    /// unproven digest can neither clear nor convict a log by its hash or its absence; bytes
+    /// CloudTrail never writes (not gzip, a second member) convict whoever listed them.
+    #[test]
+    fn listed_log_verdicts_by_what_was_fetched_and_who_vouches() {
+        use crate::verdict::Status::*;
+        let right = Sha256::of(CONTENT).to_hex();
+        let other = Sha256::of(b"other").to_hex();
+        let cases: Vec<(&str, Fetched, &str, [Expected; 2])> = vec![
+            (
+                "hash matches",
+                inflated(CONTENT),
+                &right,
+                [
+                    (Intact, "verified"),
+                    (Unverifiable, "listed-by-unverified-digest"),
+                ],
+            ),
+            (
+                "hash differs",
+                inflated(b"other content"),
+                &right,
+                [
+                    (Modified, "hash-mismatch"),
+                    (Unverifiable, "listed-by-unverified-digest"),
+                ],
+            ),
+            (
+                "digest's hash is not hex",
+                inflated(CONTENT),
+                "zz",
+                [
+                    (Modified, "invalid-format"),
+                    (Unverifiable, "listed-by-unverified-digest"),
+                ],
+            ),
+            (
+                "absent",
+                Fetched::NotFound,
+                &right,
+                [
+                    (Deleted, "not-found"),
+                    (Unverifiable, "listed-by-unverified-digest"),
+                ],
+            ),
+            (
+                "access denied",
+                Fetched::Inaccessible("denied".into()),
+                &right,
+                [
+                    (Unverifiable, "inaccessible"),
+                    (Unverifiable, "inaccessible"),
+                ],
+            ),
+            (
+                "a second gzip member",
+                Fetched::Gzip(GzipError::TrailingData),
+                &right,
+                [
+                    (Modified, "data-after-gzip-member"),
+                    (Modified, "data-after-gzip-member"),
+                ],
+            ),
+            (
+                "not gzip",
+                Fetched::Gzip(GzipError::Invalid("bad header".into())),
+                &right,
+                [(Modified, "not-gzip"), (Modified, "not-gzip")],
+            ),
+            (
+                "read error",
+                Fetched::Gzip(GzipError::Io("eio".into())),
+                &right,
+                [(Unverifiable, "unreadable"), (Unverifiable, "unreadable")],
+            ),
+            (
+                "inflates too far",
+                Fetched::Gzip(GzipError::TooLarge { limit: 1 }),
+                &other,
+                [(Unverifiable, "unreadable"), (Unverifiable, "unreadable")],
+            ),
+        ];
+        for (what, fetched, hash, [authentic, unproven]) in cases {
+            for (trusted, (status, cause)) in [(true, authentic), (false, unproven)] {
+                let v = check_with(&task(hash, trusted), || fetched.clone());
+                assert_eq!(
+                    (v.status, v.cause.code()),
+                    (status, cause),
+                    "{what}, trusted {trusted}"
+                );
+                assert_eq!(v.listed_by.as_deref(), Some("the-digest"), "{what}");
+                assert_eq!(v.region.as_deref(), Some("us-east-1"), "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn log_hashed_with_another_algorithm_is_unverifiable_whatever_its_bytes() {
+        let mut t = task(&Sha256::of(CONTENT).to_hex(), true);
+        t.hash_algorithm = Some("MD5".to_owned());
+        let v = check_with(&t, || inflated(CONTENT));
+        assert_eq!(v.status, Status::Unverifiable);
+        assert_eq!(v.cause, Cause::UnsupportedAlgorithm("MD5".to_owned()));
+    }
+
+    #[test]
+    fn fetch_hashes_the_inflated_first_member_and_keeps_absence_apart_from_denial() {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+        encoder.write_all(CONTENT).unwrap();
+        let mut store = MemoryStore::new();
+        store.put(BUCKET, KEY, encoder.finish().unwrap(), Metadata::default());
+        assert_eq!(
+            fetch(&store, BUCKET, KEY).sha256(),
+            Some(Sha256::of(CONTENT))
+        );
+        assert!(matches!(fetch(&store, BUCKET, "absent"), Fetched::NotFound));
+        store.deny(BUCKET, KEY);
+        assert!(matches!(
+            fetch(&store, BUCKET, KEY),
+            Fetched::Inaccessible(_)
+        ));
+        store.put(BUCKET, "plain", CONTENT.to_vec(), Metadata::default());
+        assert!(matches!(
+            fetch(&store, BUCKET, "plain"),
+            Fetched::Gzip(GzipError::Invalid(_))
+        ));
+    }
 }

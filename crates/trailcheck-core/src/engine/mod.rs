@@ -22,15 +22,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use rayon::prelude::*;
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, RunError};
 use crate::keys::KeyRing;
-use crate::objectkey::{self, DigestName, ObjectName};
+use crate::objectkey::DigestName;
 use crate::store::{FetchError, Store};
 use crate::verdict::{Cause, ChainId, FileKind, FileVerdict, KeyUse, Report};
 
 use chain::{ChainOutcome, FolderId, LogTask, Span};
 use coverage::FolderCoverage;
-use inventory::{Inventory, take_inventory};
+use inventory::{Inventory, ListedDigest, take_inventory};
 use load::LoadedDigest;
 use progress::{Metered, Progress, Silent};
 
@@ -117,12 +117,33 @@ pub struct KeyRange {
 /// at the end: a key rotated in just before or after a digest is otherwise missed.
 pub const KEY_MARGIN: Duration = Duration::hours(2);
 
+/// A log as it was read, handed to a reader of its records once it is judged.
+pub struct ReadLog<'a> {
+    pub verdict: &'a FileVerdict,
+    /// The inflated content, exactly the bytes that were hashed; `None` when the log could not
+    /// be read as gzip, or inflates past [`MAX_KEPT_LOG`].
+    pub content: Option<&'a [u8]>,
+    /// The fingerprint of the key that verified the digest listing the log.
+    pub signed_by: Option<&'a str>,
+}
+
+/// Receives every log a run reads, with its verdict, from the worker threads, in no set
+/// order. What it keeps of the records, and of which statuses, is its own business: the
+/// engine only guarantees that `content` is what the verdict judged.
+pub trait LogSink: Sync {
+    fn log(&self, log: ReadLog<'_>);
+}
+
+/// The largest inflated log handed to a [`LogSink`]; CloudTrail's logs are far smaller.
+/// A larger one is still hashed and judged, and reaches the sink without content.
+pub const MAX_KEPT_LOG: u64 = 1 << 30;
+
 /// Validates everything `settings` selects in `store`.
 pub fn validate(
     store: &dyn Store,
     keys: &KeyRing,
     settings: &Settings,
-) -> Result<Report, ConfigError> {
+) -> Result<Report, RunError> {
     validate_observed(store, keys, settings, &Silent)
 }
 
@@ -132,7 +153,7 @@ pub fn validate_observed(
     keys: &KeyRing,
     settings: &Settings,
     progress: &dyn Progress,
-) -> Result<Report, ConfigError> {
+) -> Result<Report, RunError> {
     validate_with(store, Keys::Ring(keys), settings, progress)
 }
 
@@ -143,23 +164,42 @@ pub fn validate_with(
     keys: Keys<'_>,
     settings: &Settings,
     progress: &dyn Progress,
-) -> Result<Report, ConfigError> {
+) -> Result<Report, RunError> {
     let store = Metered::new(store, progress);
-    worker_pool(settings.jobs)?.install(|| run(&store, keys, settings))
+    worker_pool(settings.jobs)?.install(|| run(&store, keys, settings, None))
+}
+
+/// [`validate_with`], handing every log read, its bytes and its verdict to `sink`. Each log
+/// is inflated once, for its hash and its records: logs are read after the chains are
+/// walked, rather than beside the walk, so no log's bytes wait for its digest's verdict.
+pub fn validate_reading(
+    store: &dyn Store,
+    keys: Keys<'_>,
+    settings: &Settings,
+    progress: &dyn Progress,
+    sink: &dyn LogSink,
+) -> Result<Report, RunError> {
+    let store = Metered::new(store, progress);
+    worker_pool(settings.jobs)?.install(|| run(&store, keys, settings, Some(sink)))
 }
 
 /// The pool every parallel step of a command runs on: `jobs` threads, 0 for one per core.
-pub fn worker_pool(jobs: usize) -> Result<rayon::ThreadPool, ConfigError> {
+pub fn worker_pool(jobs: usize) -> Result<rayon::ThreadPool, RunError> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
-        .map_err(|e| ConfigError::Option {
-            option: "--jobs",
+        .map_err(|e| RunError::WorkerPool {
+            threads: jobs,
             why: e.to_string(),
         })
 }
 
-fn run(store: &Metered, keys: Keys<'_>, settings: &Settings) -> Result<Report, ConfigError> {
+fn run(
+    store: &Metered,
+    keys: Keys<'_>,
+    settings: &Settings,
+    sink: Option<&dyn LogSink>,
+) -> Result<Report, RunError> {
     let inventory = take_inventory(store, settings)?;
     let start = settings
         .start
@@ -169,10 +209,18 @@ fn run(store: &Metered, keys: Keys<'_>, settings: &Settings) -> Result<Report, C
 
     // The logs in range are fetched and hashed while the digests load and the chains are
     // walked: on S3 the digests' round trips then overlap with the logs' hashing.
-    let (walked, prefetched) = rayon::join(
-        || walk_chains(store, &inventory, keys, settings, start, last_digest),
-        || prefetch_logs(store, &inventory, start, settings.end),
-    );
+    // With a sink, the logs are read once, after the walk, bytes and all (see
+    // `validate_reading`).
+    let (walked, prefetched) = match sink {
+        None => rayon::join(
+            || walk_chains(store, &inventory, keys, settings, start, last_digest),
+            || prefetch_logs(store, &inventory, start, settings.end),
+        ),
+        Some(_) => (
+            walk_chains(store, &inventory, keys, settings, start, last_digest),
+            HashMap::new(),
+        ),
+    };
     let (outcomes, keys) = walked?;
     let keys = keys.as_ref();
 
@@ -196,11 +244,7 @@ fn run(store: &Metered, keys: Keys<'_>, settings: &Settings) -> Result<Report, C
             *key_counts.entry(fingerprint).or_default() += 1;
         }
     }
-    report.chains = inventory
-        .digests
-        .iter()
-        .map(|(id, _, _)| id.clone())
-        .collect();
+    report.chains = inventory.digests.iter().map(|d| d.chain.clone()).collect();
 
     let tasks = dedupe(tasks);
     let listed: HashSet<Location> = tasks.iter().map(LogTask::location).collect();
@@ -211,10 +255,26 @@ fn run(store: &Metered, keys: Keys<'_>, settings: &Settings) -> Result<Report, C
     store.queue(not_prefetched);
     let checked: Vec<FileVerdict> = tasks
         .par_iter()
-        .map(|t| match prefetched.get(&t.location()) {
-            Some(fetched) => logs::check_with(t, || fetched.clone()),
-            None => {
+        .map(|t| match (prefetched.get(&t.location()), sink) {
+            (Some(fetched), _) => logs::check_with(t, || fetched.clone()),
+            (None, None) => {
                 let verdict = logs::check(store, t);
+                store.file_done();
+                verdict
+            }
+            (None, Some(sink)) => {
+                let (fetched, content) =
+                    logs::fetch_keeping(store, &t.bucket, &t.key, MAX_KEPT_LOG);
+                let verdict = logs::check_with(t, || fetched);
+                sink.log(ReadLog {
+                    verdict: &verdict,
+                    content: content.as_deref(),
+                    // The key that verified the listing digest, from its proof.
+                    signed_by: match &t.listing {
+                        chain::Listing::Proven(proof) => Some(proof.fingerprint()),
+                        chain::Listing::Unproven(_) => None,
+                    },
+                });
                 store.file_done();
                 verdict
             }
@@ -223,15 +283,30 @@ fn run(store: &Metered, keys: Keys<'_>, settings: &Settings) -> Result<Report, C
     report.files.extend(checked);
     // Logs no digest vouches for are hashed too, so the report pins what was found.
     let mut unlisted = unlisted_logs(&inventory, &listed, &spans, settings);
+    if sink.is_some() {
+        store.queue(unlisted.len());
+    }
     unlisted.par_iter_mut().for_each(|v| {
-        let fetched = match prefetched.get(&(v.bucket.as_str(), v.key.as_str())) {
-            Some(fetched) => fetched.clone(),
-            None => logs::fetch(store, &v.bucket, &v.key),
-        };
-        v.actual_sha256 = fetched.sha256();
+        let location = (v.bucket.as_str(), v.key.as_str());
+        match (prefetched.get(&location), sink) {
+            (Some(fetched), _) => v.actual_sha256 = fetched.sha256(),
+            (None, None) => v.actual_sha256 = logs::fetch(store, &v.bucket, &v.key).sha256(),
+            (None, Some(sink)) => {
+                let (fetched, content) =
+                    logs::fetch_keeping(store, &v.bucket, &v.key, MAX_KEPT_LOG);
+                v.actual_sha256 = fetched.sha256();
+                sink.log(ReadLog {
+                    verdict: v,
+                    content: content.as_deref(),
+                    signed_by: None,
+                });
+                store.file_done();
+            }
+        }
     });
     report.files.extend(unlisted);
 
+    assign_chains(&mut report);
     report.found = found_span(&periods, start, settings.end);
     report.keys = key_uses(keys, &key_counts);
     report.trust = keys.trust();
@@ -257,7 +332,7 @@ fn walk_chains<'k>(
     settings: &Settings,
     start: DateTime<Utc>,
     last_digest: DateTime<Utc>,
-) -> Result<(Vec<ChainOutcome>, Cow<'k, KeyRing>), ConfigError> {
+) -> Result<(Vec<ChainOutcome>, Cow<'k, KeyRing>), RunError> {
     let chains = load_chains(store, inventory, start, last_digest);
     let keys: Cow<'k, KeyRing> = match keys {
         Keys::Ring(ring) => Cow::Borrowed(ring),
@@ -315,21 +390,18 @@ fn load_chains(
     start: DateTime<Utc>,
     last: DateTime<Utc>,
 ) -> BTreeMap<ChainId, Vec<LoadedDigest>> {
-    let in_range: Vec<&(ChainId, String, String)> = inventory
+    let in_range: Vec<&ListedDigest> = inventory
         .digests
         .iter()
-        .filter(|(_, _, key)| match objectkey::parse(key) {
-            Some(ObjectName::Digest(name)) => start <= name.end && name.end <= last,
-            _ => false,
-        })
+        .filter(|d| start <= d.name.end && d.name.end <= last)
         .collect();
     store.queue(in_range.len());
     let loaded: Vec<(ChainId, Result<LoadedDigest, FetchError>)> = in_range
         .par_iter()
-        .map(|(id, bucket, key)| {
-            let digest = load::load(store, bucket, key);
+        .map(|d| {
+            let digest = load::load_named(store, &d.bucket, &d.key, Some(d.name.clone()));
             store.file_done();
-            (id.clone(), digest)
+            (d.chain.clone(), digest)
         })
         .collect();
     let mut chains: BTreeMap<ChainId, Vec<LoadedDigest>> = BTreeMap::new();
@@ -423,6 +495,46 @@ fn unlisted_logs(
         }
     }
     verdicts
+}
+
+/// Gives each log the chain it belongs to: a listed log its listing digest's chain; an
+/// unlisted one the single regular chain of its account and region, if there is exactly one
+/// (two trails may deliver into one folder, and a log's name does not say which).
+fn assign_chains(report: &mut Report) {
+    let by_digest: HashMap<String, ChainId> = report
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::Digest)
+        .filter_map(|f| Some((f.key.clone(), f.chain.clone()?)))
+        .collect();
+    // `report.chains` holds a chain once per digest until the report is sorted.
+    let mut by_place: HashMap<(&str, &str), BTreeSet<&ChainId>> = HashMap::new();
+    for chain in report.chains.iter().filter(|c| !c.backfill) {
+        by_place
+            .entry((&chain.account, &chain.region))
+            .or_default()
+            .insert(chain);
+    }
+    let only_chain = |account: Option<&str>, region: Option<&str>| {
+        let chains = by_place.get(&(account?, region?))?;
+        match chains.len() {
+            1 => chains.first().map(|c| (*c).clone()),
+            _ => None,
+        }
+    };
+    let mut chains = Vec::with_capacity(report.files.len());
+    for file in &report.files {
+        chains.push(match (&file.kind, &file.chain) {
+            (FileKind::Log, None) => match file.listed_by.as_ref().and_then(|r| by_digest.get(r)) {
+                Some(chain) => Some(chain.clone()),
+                None => only_chain(file.account.as_deref(), file.region.as_deref()),
+            },
+            _ => file.chain.clone(),
+        });
+    }
+    for (file, chain) in report.files.iter_mut().zip(chains) {
+        file.chain = chain;
+    }
 }
 
 /// The earliest delivery time in range for a given start. The start is a digest *end* time,

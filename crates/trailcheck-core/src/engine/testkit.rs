@@ -145,3 +145,21 @@ pub fn loaded(content: &[u8], found_at: &str, signature: Option<String>) -> Load
     store.put(BUCKET, found_at, gzip(content), metadata);
     load::load(&store, BUCKET, found_at).expect("loads")
 }
+
+/// A real proof for a digest at `key`: a digest signed here and checked by `judge`, the only
+/// way to get one.
+pub fn proof(key: &str) -> crate::signature::Verified<super::judge::DigestRef> {
+    let content = content(&Spec {
+        hour: 1,
+        previous: None,
+        logs: vec![],
+    });
+    let signature = sign(&content);
+    let digest = loaded(&content, &digest_key(1), Some(signature));
+    let judgement = super::judge::judge(&digest, None, &good_ring());
+    let verified = judgement.verified.expect("a signed digest verifies");
+    verified.map(|_| super::judge::DigestRef {
+        bucket: BUCKET.to_owned(),
+        key: key.to_owned(),
+    })
+}
