@@ -639,12 +639,9 @@ mod tests {
         let key = digest_key;
         let intact = |h| (key(h), "verified", Status::Intact);
         type Change = fn(&mut MemoryStore);
-        let cases: Vec<(
-            &str,
-            Change,
-            Vec<(String, &'static str, Status)>,
-            Vec<GapKind>,
-        )> = vec![
+        type Row = (String, &'static str, Status);
+        type Case = (&'static str, Change, Vec<Row>, Vec<GapKind>);
+        let cases: Vec<Case> = vec![
             (
                 "clean",
                 |_| {},

@@ -279,15 +279,16 @@ mod tests {
             s.replace_range(s.len() - 1.., last);
             s
         };
-        let cases: Vec<(
-            &str,
-            &str,
+        type Case<'a> = (
+            &'a str,
+            &'a str,
             Option<String>,
             Option<SuccessorClaim>,
-            &KeyRing,
-            &str,
+            &'a KeyRing,
+            &'a str,
             Status,
-        )> = vec![
+        );
+        let cases: Vec<Case> = vec![
             (
                 "signed, no successor",
                 &here,
