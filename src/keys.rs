@@ -129,7 +129,10 @@ enum Finding {
 fn verify(args: &VerifyArgs) -> Result<Exit, ConfigError> {
     let saved = KeyRing::load_dir(&args.dir)?;
     let regions: BTreeSet<String> = if args.region.is_empty() {
-        saved.iter().filter_map(|k| k.region.clone()).collect()
+        saved
+            .iter()
+            .flat_map(|k| k.regions.iter().cloned())
+            .collect()
     } else {
         args.region.iter().map(|r| r.trim().to_owned()).collect()
     };
@@ -212,7 +215,7 @@ fn compare(key: &PublicKey, published: &[(String, KeyRing)]) -> Finding {
         let Some(aws) = ring.get(&key.fingerprint) else {
             continue;
         };
-        if key.region.as_ref().is_some_and(|r| r != region) {
+        if !key.regions.is_empty() && !key.regions.contains(region) {
             elsewhere = Some(region.clone());
             continue;
         }
@@ -238,7 +241,7 @@ fn compare(key: &PublicKey, published: &[(String, KeyRing)]) -> Finding {
     match elsewhere {
         Some(region) => Finding::Differs(format!(
             "its provenance says {}, but CloudTrail publishes it in {region}",
-            key.region.as_deref().unwrap_or("")
+            key.regions.iter().cloned().collect::<Vec<_>>().join(",")
         )),
         None => Finding::Unknown,
     }

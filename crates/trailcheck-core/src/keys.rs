@@ -117,9 +117,9 @@ pub struct PublicKey {
     /// The file the key came from (or the call, for a fetched key), for reports.
     pub file: PathBuf,
     pub origin: KeyOrigin,
-    /// The region whose digests the key signs, when known (from CloudTrail or a provenance
-    /// record; a bare key file does not say).
-    pub region: Option<String>,
+    /// The regions whose digests the key signs, when known (from CloudTrail or a provenance
+    /// record; a bare key file does not say): empty when unknown.
+    pub regions: BTreeSet<String>,
     /// The key file's provenance record, when it has one.
     pub provenance: Option<Provenance>,
     /// The key file lies inside the source being judged ([`KeyRing::note_source`]).
@@ -129,12 +129,13 @@ pub struct PublicKey {
 impl PublicKey {
     /// Whether this key may verify a digest of `region` signed at `signed`.
     fn allows(&self, signed: DateTime<Utc>, region: Option<&str>) -> Result<(), KeyRefusal> {
-        if let (Some(key_region), Some(digest_region)) = (&self.region, region)
-            && key_region != digest_region
+        if let Some(digest_region) = region
+            && !self.regions.is_empty()
+            && !self.regions.contains(digest_region)
         {
             return Err(KeyRefusal::OtherRegion {
                 fingerprint: self.fingerprint.clone(),
-                key_region: key_region.clone(),
+                key_region: self.regions.iter().cloned().collect::<Vec<_>>().join(","),
                 digest_region: digest_region.to_owned(),
             });
         }
@@ -245,7 +246,7 @@ impl KeyRing {
         if let Some(record) = provenance {
             for (fingerprint, key) in self.keys.iter_mut() {
                 if !before.contains(fingerprint) && key.file == path {
-                    key.region = Some(record.region.clone());
+                    key.regions = BTreeSet::from([record.region.clone()]);
                     key.provenance = Some(record.clone());
                 }
             }
@@ -294,7 +295,8 @@ impl KeyRing {
                     KeyOrigin::CloudTrail { .. } => "cloudtrail",
                 },
                 location: key.file.display().to_string(),
-                region: key.region.clone(),
+                region: (!key.regions.is_empty())
+                    .then(|| key.regions.iter().cloned().collect::<Vec<_>>().join(",")),
                 valid_from: key.valid_from,
                 valid_to: key.valid_to,
                 inside_source: key.inside_source,
@@ -363,10 +365,18 @@ impl KeyRing {
             .map_err(|why| ConfigError::Aws {
                 why: format!("{origin}: key {i}: {why}"),
             })?;
+            // One key published in several regions (asked once per region) keeps them all.
+            if let Some(known) = self.keys.get_mut(&key.fingerprint)
+                && known.pkcs1 == key.pkcs1
+                && matches!(known.origin, KeyOrigin::CloudTrail { .. })
+            {
+                known.regions.insert(region.to_owned());
+                continue;
+            }
             key.origin = KeyOrigin::CloudTrail {
                 region: region.to_owned(),
             };
-            key.region = Some(region.to_owned());
+            key.regions = BTreeSet::from([region.to_owned()]);
             self.keys.insert(key.fingerprint.clone(), key);
         }
         Ok(())
@@ -447,7 +457,7 @@ fn parse_der(
         valid_to,
         file: path.to_owned(),
         origin: KeyOrigin::File,
-        region: None,
+        regions: BTreeSet::new(),
         provenance: None,
         inside_source: false,
     })
@@ -724,5 +734,56 @@ mod pin_tests {
         for bad in ["", "# nothing\n", "xyz\n", r#"{"files":[]}"#] {
             assert!(parse_pins(bad).is_err(), "{bad:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod region_tests {
+    use super::*;
+
+    #[test]
+    fn one_key_published_in_two_regions_verifies_digests_of_both_and_no_other() {
+        let mut ring = KeyRing::new();
+        ring.add_json(
+            include_bytes!("../../../keys/test-keys.json"),
+            Path::new("k.json"),
+        )
+        .unwrap();
+        let key = ring.iter().next().unwrap().clone();
+        let fetched = FetchedKey {
+            der: key.pkcs1.clone(),
+            fingerprint: key.fingerprint.clone(),
+            valid_from: key.valid_from,
+            valid_to: key.valid_to,
+        };
+        let mut online = KeyRing::new();
+        for region in ["eu-west-1", "us-east-1"] {
+            online
+                .add_fetched(std::slice::from_ref(&fetched), region, region)
+                .unwrap();
+        }
+        let at = key.valid_from.unwrap() + Duration::days(1);
+        for region in ["eu-west-1", "us-east-1"] {
+            assert!(online.authorize(&key.fingerprint, at, Some(region)).is_ok());
+        }
+        assert!(matches!(
+            online.authorize(&key.fingerprint, at, Some("ap-south-1")),
+            Err(KeyRefusal::OtherRegion { .. })
+        ));
+        // Edges of the validity margin.
+        let from = key.valid_from.unwrap();
+        assert!(
+            online
+                .authorize(&key.fingerprint, from - VALIDITY_MARGIN, None)
+                .is_ok()
+        );
+        assert!(matches!(
+            online.authorize(
+                &key.fingerprint,
+                from - VALIDITY_MARGIN - Duration::seconds(1),
+                None
+            ),
+            Err(KeyRefusal::NotValidThen { .. })
+        ));
     }
 }
