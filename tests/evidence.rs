@@ -423,8 +423,7 @@ impl Progress for Counter {
 fn the_engine_reports_every_file_it_reads_and_the_bytes() {
     let trail = simulate(&spec());
     let keys = trailcheck_core::keys::KeyRing::load_dir(&trail.keys()).expect("keys");
-    let store =
-        trailcheck_core::store::local::LocalStore::open(&trail.archive(), None).expect("store");
+    let store = trailcheck_core::engine::open_local(&trail.archive(), None).expect("store");
     let settings = trailcheck_core::engine::Settings {
         start: None,
         end: trail.end(),
