@@ -404,10 +404,10 @@ fn timeline_section(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     let stamp = |hour| timeline::time_of(hour).map_or_else(String::new, time::display);
     writeln!(
         out,
-        "<section id=\"timeline\" data-first=\"{}\" data-last=\"{}\" data-cell=\"{}\">\n\
+        "<section id=\"timeline\" data-from=\"{}\" data-to=\"{}\" data-cell=\"{}\">\n\
          <h2>Timeline</h2>",
         stamp(timeline.first),
-        stamp(timeline.last),
+        stamp(timeline.last + 1),
         scale.cell_name()
     )?;
     if timeline.rows.is_empty() {
