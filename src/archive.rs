@@ -16,24 +16,22 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use clap::Args;
 use md5::{Digest as _, Md5};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::AwsArgs;
-use crate::config::{S3_JOBS, jobs, parse_source};
+use crate::cli::ArchiveArgs;
+use crate::config::{Range, S3_JOBS, jobs, parse_source};
 use crate::exit::Exit;
 use trailcheck_aws::cloudtrail::{self, CloudTrailKeys};
 use trailcheck_aws::s3::{Listed, S3Location, S3Store};
 use trailcheck_aws::session::AwsSession;
 use trailcheck_core::engine::load::{self, LoadedDigest};
-use trailcheck_core::engine::{SPILL_OVER, Settings, TrailSelector, inventory, key_ranges};
-use trailcheck_core::error::ConfigError;
+use trailcheck_core::engine::{SPILL_OVER, Settings, inventory, key_ranges};
+use trailcheck_core::error::{ConfigError, RunError};
 use trailcheck_core::objectkey::{self, ObjectName};
 use trailcheck_core::store::local::{SIDECAR_SUFFIX, safe_component, safe_relative};
-use trailcheck_core::store::{FetchError, Metadata};
-use trailcheck_core::time;
+use trailcheck_core::store::{FetchError, Metadata, sidecar};
 
 /// The record of completed copies, in the output folder: what each copy's ETag was, so a
 /// resumed run can tell an identical object without reading it, even when the ETag is not
@@ -42,30 +40,6 @@ pub const JOURNAL: &str = ".trailcheck-archive.jsonl";
 /// The folder of the output that holds the public keys; `validate DIR` looks there.
 pub const KEYS_DIR: &str = "keys";
 const PARTIAL: &str = ".partial";
-
-#[derive(Args, Debug, Clone)]
-pub struct ArchiveArgs {
-    /// The trail: s3://BUCKET[/PREFIX].
-    #[arg(value_name = "SOURCE")]
-    pub source: PathBuf,
-    /// The folder to copy into (one folder per bucket); created if needed.
-    #[arg(value_name = "DIR")]
-    pub out: PathBuf,
-    /// Copy digests delivered from this time (RFC 3339, a date, or -7d). Default: the oldest.
-    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
-    pub start_time: Option<String>,
-    /// Copy digests delivered up to this time (and the hour after). Default: now.
-    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
-    pub end_time: Option<String>,
-    /// Copy only this trail (arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME).
-    #[arg(long, value_name = "ARN")]
-    pub trail_arn: Option<String>,
-    /// Copies in flight (default 128).
-    #[arg(long, short = 'j', value_name = "N")]
-    pub jobs: Option<usize>,
-    #[command(flatten)]
-    pub aws: AwsArgs,
-}
 
 /// What one object's copy came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,7 +56,7 @@ struct CopiedDigest {
 }
 
 /// Runs `trailcheck archive`; the exit code is 3 when some object could not be copied.
-pub fn run(args: &ArchiveArgs) -> Result<Exit, ConfigError> {
+pub fn run(args: &ArchiveArgs) -> Result<Exit, RunError> {
     let (location, settings) = plan(args, Utc::now())?;
     let session = Arc::new(AwsSession::open(&args.aws.options())?);
     let store = S3Store::new(session.clone(), location);
@@ -102,28 +76,7 @@ fn plan(args: &ArchiveArgs, now: DateTime<Utc>) -> Result<(S3Location, Settings)
             args.source.display()
         ),
     })?;
-    let option = |option: &'static str| move |why| ConfigError::Option { option, why };
-    let start = args
-        .start_time
-        .as_deref()
-        .map(|t| time::parse_user(t, now))
-        .transpose()
-        .map_err(option("--start-time"))?;
-    let end = match args.end_time.as_deref() {
-        Some(t) => time::parse_user(t, now).map_err(option("--end-time"))?,
-        None => now,
-    };
-    if start.is_some_and(|s| s > end) {
-        return Err(option("--start-time")(
-            "the start time is after the end time".to_owned(),
-        ));
-    }
-    let trail = args
-        .trail_arn
-        .as_deref()
-        .map(TrailSelector::from_arn)
-        .transpose()
-        .map_err(option("--trail-arn"))?;
+    let Range { start, end, trail } = Range::from_args(&args.range, now)?;
     let jobs = jobs(args.jobs, S3_JOBS)?;
     Ok((
         location,
@@ -213,7 +166,7 @@ impl<'a> Archiver<'a> {
 
     /// Digests in range, their predecessors wherever they are, then every log; returns the
     /// digests copied (for their keys) and the tally.
-    fn copy_all(&self, settings: &Settings) -> Result<(Vec<LoadedDigest>, Tally), ConfigError> {
+    fn copy_all(&self, settings: &Settings) -> Result<(Vec<LoadedDigest>, Tally), RunError> {
         let inventory = inventory::take_inventory(self.store, settings)?;
         let start = settings
             .start
@@ -224,11 +177,8 @@ impl<'a> Archiver<'a> {
         let mut wanted: Vec<(String, String)> = inventory
             .digests
             .iter()
-            .filter(|(_, _, key)| match objectkey::parse(key) {
-                Some(ObjectName::Digest(name)) => start <= name.end && name.end <= last,
-                _ => false,
-            })
-            .map(|(_, bucket, key)| (bucket.clone(), key.clone()))
+            .filter(|d| start <= d.name.end && d.name.end <= last)
+            .map(|d| (d.bucket.clone(), d.key.clone()))
             .collect();
         let mut seen: BTreeSet<(String, String)> = wanted.iter().cloned().collect();
         let mut digests = Vec::new();
@@ -305,17 +255,7 @@ impl<'a> Archiver<'a> {
             .map_err(|e| trailcheck_core::verdict::Cause::Unreadable(e.to_string()))
             .and_then(|f| load::parse(BufReader::new(f)));
         let metadata = read_sidecar_metadata(&path);
-        let name = match objectkey::parse(key) {
-            Some(ObjectName::Digest(name)) => Some(name),
-            _ => None,
-        };
-        let loaded = LoadedDigest {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-            name,
-            content,
-            metadata,
-        };
+        let loaded = LoadedDigest::new(bucket, key, content, metadata);
         (copied, Some(CopiedDigest { loaded }))
     }
 
@@ -394,7 +334,7 @@ impl<'a> Archiver<'a> {
             )));
         }
         if digest {
-            write_atomically(&sidecar_path(path), &sidecar_json(&object.metadata))
+            write_atomically(&sidecar_path(path), &sidecar::to_json(&object.metadata))
                 .map_err(local)?;
         }
         fs::rename(&partial, path).map_err(local)?;
@@ -436,51 +376,12 @@ fn md5_file(path: &Path) -> io::Result<String> {
     }
 }
 
-#[derive(Serialize)]
-struct HeadObject<'a> {
-    #[serde(rename = "Metadata")]
-    metadata: BTreeMap<&'static str, &'a str>,
-}
-
-/// The sidecar of a digest: its signature metadata as `aws s3api head-object` prints it.
-/// A digest without metadata gets an empty one, so it stays unsigned offline too.
-fn sidecar_json(metadata: &Metadata) -> Vec<u8> {
-    let fields = [
-        ("signature", &metadata.signature),
-        ("signature-algorithm", &metadata.signature_algorithm),
-        (
-            "backfill-generation-timestamp",
-            &metadata.backfill_generation_timestamp,
-        ),
-    ];
-    let head = HeadObject {
-        metadata: fields
-            .into_iter()
-            .filter_map(|(name, value)| Some((name, value.as_deref()?)))
-            .collect(),
-    };
-    let mut json = serde_json::to_vec_pretty(&head).unwrap_or_default();
-    json.push(b'\n');
-    json
-}
-
-/// The metadata of a local copy's sidecar, as a folder store reads it.
+/// The metadata of a local copy's sidecar, read as a folder store reads it (none when the
+/// digest has no sidecar).
 fn read_sidecar_metadata(path: &Path) -> Metadata {
-    let read = fs::read(sidecar_path(path)).ok();
-    let value: Option<serde_json::Value> = read.and_then(|b| serde_json::from_slice(&b).ok());
-    let field = |name: &str| {
-        value
-            .as_ref()?
-            .get("Metadata")?
-            .get(name)?
-            .as_str()
-            .map(str::to_owned)
-    };
-    Metadata {
-        signature: field("signature"),
-        signature_algorithm: field("signature-algorithm"),
-        backfill_generation_timestamp: field("backfill-generation-timestamp"),
-        problem: None,
+    match File::open(sidecar_path(path)) {
+        Ok(file) => sidecar::read(file).unwrap_or_else(Metadata::unreadable),
+        Err(_) => Metadata::default(),
     }
 }
 

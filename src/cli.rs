@@ -1,25 +1,13 @@
 //! The command line as clap sees it: flags and their help, checked without any I/O.
-//! `config` turns these into typed settings; `run` wires settings, engine and renderers.
+//! `config` turns these into typed settings; `main` dispatches to one module per subcommand.
 
-use std::ffi::OsString;
-use std::fs;
-use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::archive;
-use crate::config::ValidateConfig;
-use crate::exit::Exit;
 use crate::keys;
-use crate::progress::Bar;
 use crate::simulate;
 use trailcheck_aws::session::AwsOptions;
-use trailcheck_core::engine;
-use trailcheck_core::error::ConfigError;
-use trailcheck_core::hash::Sha256;
-use trailcheck_core::verdict::Report;
-use trailcheck_report::{self as report, JsonSeal, RunInfo};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -50,7 +38,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  \
         trailcheck archive s3://aws-cloudtrail-logs-111122223333-5c9a1e07 ./evidence --start-time 2026-11-01 --end-time 2026-11-08\n  \
         trailcheck validate ./evidence")]
-    Archive(archive::ArchiveArgs),
+    Archive(ArchiveArgs),
     /// CloudTrail's public keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -81,16 +69,8 @@ pub struct ValidateArgs {
     /// ListPublicKeys.
     #[arg(long, value_name = "DIR")]
     pub keys: Option<PathBuf>,
-    /// Validate digests delivered from this time (RFC 3339, a date, or -7d). Default: the
-    /// oldest digest present.
-    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
-    pub start_time: Option<String>,
-    /// Validate digests delivered up to this time. Default: now.
-    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
-    pub end_time: Option<String>,
-    /// Validate only this trail (arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME).
-    #[arg(long, value_name = "ARN")]
-    pub trail_arn: Option<String>,
+    #[command(flatten)]
+    pub range: RangeArgs,
     /// The bucket a one-bucket mirror holds. Default: read from the digests.
     #[arg(long, value_name = "NAME")]
     pub bucket: Option<String>,
@@ -122,6 +102,39 @@ pub struct ValidateArgs {
     /// Also write the full JSON result; the HTML report shows its SHA-256.
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// The time range and trail a run takes, shared by `validate`, `archive` and `events`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RangeArgs {
+    /// Take digests delivered from this time (RFC 3339, a date, or -7d). Default: the oldest
+    /// digest present.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub start_time: Option<String>,
+    /// Take digests delivered up to this time (and the hour after, as the AWS CLI does).
+    /// Default: now.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub end_time: Option<String>,
+    /// Only this trail (arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME).
+    #[arg(long, value_name = "ARN")]
+    pub trail_arn: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ArchiveArgs {
+    /// The trail: s3://BUCKET[/PREFIX].
+    #[arg(value_name = "SOURCE")]
+    pub source: PathBuf,
+    /// The folder to copy into (one folder per bucket); created if needed.
+    #[arg(value_name = "DIR")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Copies in flight (default 128).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -160,166 +173,4 @@ pub enum Format {
     Json,
     /// JUnit XML for CI test reporters: one test case per digest hour.
     Junit,
-}
-
-/// Parses `args`, runs the command, prints a fatal error once, and returns the exit code.
-pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
-    let args: Vec<OsString> = args.into_iter().collect();
-    let command_line: Vec<String> = args
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                Exit::Usage
-            } else {
-                Exit::Intact
-            };
-        }
-    };
-    match cli.command {
-        Command::Validate(args) => validate(&args, command_line),
-        Command::Simulate(args) => match simulate::run(&args) {
-            Ok(()) => Exit::Intact,
-            Err(e) => fatal(&e),
-        },
-        Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "trailcheck", &mut io::stdout());
-            Exit::Intact
-        }
-        Command::Archive(args) => archive::run(&args).unwrap_or_else(|e| fatal(&e)),
-        Command::Keys(command) => match keys::run(&command) {
-            Ok(()) => Exit::Intact,
-            Err(e) => fatal(&e),
-        },
-    }
-}
-
-/// Prints a fatal error once, with its causes, and returns the usage exit code.
-pub fn fatal(error: &dyn std::error::Error) -> Exit {
-    let mut message = format!("trailcheck: {error}");
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    let _ = writeln!(io::stderr(), "{message}");
-    Exit::Usage
-}
-
-fn validate(args: &ValidateArgs, command_line: Vec<String>) -> Exit {
-    let now = chrono::Utc::now();
-    let config = match ValidateConfig::from_args(args, now) {
-        Ok(config) => config,
-        Err(e) => return fatal(&e),
-    };
-    let store = match config.open_store() {
-        Ok(store) => store,
-        Err(e) => return fatal(&e),
-    };
-    let online = match config.online_keys() {
-        Ok(online) => online,
-        Err(e) => return fatal(&e),
-    };
-    let keys = match &online {
-        Some(source) => engine::Keys::Source(source),
-        None => engine::Keys::Ring(&config.keys),
-    };
-    // The bar only for a person watching: never in a pipe, a log file, or a quiet run.
-    let bar = (io::stderr().is_terminal() && !args.quiet).then(Bar::stderr);
-    let validated = match &bar {
-        Some(bar) => engine::validate_with(store.as_ref(), keys, &config.settings, bar),
-        None => engine::validate_with(
-            store.as_ref(),
-            keys,
-            &config.settings,
-            &engine::progress::Silent,
-        ),
-    };
-    drop(bar);
-    let report = match validated {
-        Ok(report) => report,
-        Err(e) => return fatal(&e),
-    };
-    let options = report::Options {
-        verbose: args.verbose,
-        quiet: args.quiet,
-        // One flag colours both streams, so both must be terminals.
-        color: io::stdout().is_terminal() && io::stderr().is_terminal() && !no_color(),
-        trail: args.trail_arn.clone(),
-        fail_on: config.fail_on.clone(),
-    };
-    let run = RunInfo {
-        command_line,
-        ran_at: now,
-        json: None,
-    };
-    if let Err(e) = write_evidence(&report, &options, run, args) {
-        return fatal(&e);
-    }
-    let written = match args.format {
-        Format::Text => report::text(
-            &report,
-            &options,
-            &mut io::stdout().lock(),
-            &mut io::stderr().lock(),
-        ),
-        Format::Json => report::json(&report, &options, &mut io::stdout().lock()),
-        Format::Junit => report::junit(&report, &options, &mut io::stdout().lock()),
-    };
-    if let Some(e) = written
-        .as_ref()
-        .err()
-        .filter(|e| e.kind() != io::ErrorKind::BrokenPipe)
-    {
-        return fatal(e);
-    }
-    Exit::from(report.outcome(&config.fail_on))
-}
-
-/// `NO_COLOR` set to anything but the empty string turns colour off (no-color.org).
-fn no_color() -> bool {
-    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
-}
-
-// ---------------------------------------------------------------- evidence files
-
-/// Writes `--report-json`, then `--report` showing the JSON file's SHA-256: the JSON is
-/// hashed exactly as written, so the pair can be sealed together in a case file.
-fn write_evidence(
-    report: &Report,
-    options: &report::Options,
-    mut run: RunInfo,
-    args: &ValidateArgs,
-) -> Result<(), ConfigError> {
-    if let Some(path) = &args.report_json {
-        let mut bytes = Vec::new();
-        report::json(report, options, &mut bytes)
-            .map_err(|e| cannot_write("--report-json", path, &e))?;
-        fs::write(path, &bytes).map_err(|e| cannot_write("--report-json", path, &e))?;
-        run.json = Some(JsonSeal {
-            path: path.display().to_string(),
-            sha256: Sha256::of(&bytes),
-        });
-    }
-    if let Some(path) = &args.report {
-        let mut html = Vec::new();
-        report::html(report, options, &run, &mut html)
-            .map_err(|e| cannot_write("--report", path, &e))?;
-        fs::write(path, html).map_err(|e| cannot_write("--report", path, &e))?;
-    }
-    Ok(())
-}
-
-fn cannot_write(option: &'static str, path: &Path, e: &io::Error) -> ConfigError {
-    ConfigError::Option {
-        option,
-        why: format!(
-            "cannot write {}: {e}. Choose a path in a folder that exists and is writable.",
-            path.display()
-        ),
-    }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::cli::ValidateArgs;
+use crate::cli::{RangeArgs, ValidateArgs};
 use trailcheck_aws::cloudtrail::CloudTrailKeys;
 use trailcheck_aws::s3::{S3Location, S3Store};
 use trailcheck_aws::session::{AwsOptions, AwsSession};
@@ -54,37 +54,7 @@ pub fn parse_source(source: &Path) -> Result<Option<S3Location>, ConfigError> {
 impl ValidateConfig {
     /// Checks the arguments and loads the key files; `now` is the default end time.
     pub fn from_args(args: &ValidateArgs, now: DateTime<Utc>) -> Result<Self, ConfigError> {
-        let start = args
-            .start_time
-            .as_deref()
-            .map(|t| time::parse_user(t, now))
-            .transpose()
-            .map_err(|why| ConfigError::Option {
-                option: "--start-time",
-                why,
-            })?;
-        let end = match args.end_time.as_deref() {
-            Some(t) => time::parse_user(t, now).map_err(|why| ConfigError::Option {
-                option: "--end-time",
-                why,
-            })?,
-            None => now,
-        };
-        if start.is_some_and(|s| s > end) {
-            return Err(ConfigError::Option {
-                option: "--start-time",
-                why: "the start time is after the end time".to_owned(),
-            });
-        }
-        let trail = args
-            .trail_arn
-            .as_deref()
-            .map(TrailSelector::from_arn)
-            .transpose()
-            .map_err(|why| ConfigError::Option {
-                option: "--trail-arn",
-                why,
-            })?;
+        let Range { start, end, trail } = Range::from_args(&args.range, now)?;
         let fail_on = parse_statuses(&args.fail_on)?;
         let s3 = parse_source(&args.path)?;
         let jobs = jobs(args.jobs, if s3.is_some() { S3_JOBS } else { 0 })?;
@@ -139,6 +109,54 @@ impl ValidateConfig {
         let session = Arc::new(AwsSession::open(&self.aws)?);
         Ok(Some(CloudTrailKeys::new(session)))
     }
+}
+
+/// A run's time range and trail, checked: what `--start-time`, `--end-time` and
+/// `--trail-arn` say, the one parser of them for every command.
+pub struct Range {
+    pub start: Option<DateTime<Utc>>,
+    pub end: DateTime<Utc>,
+    pub trail: Option<TrailSelector>,
+}
+
+impl Range {
+    /// Reads the range options; `now` is the default end and the base of offsets (`-7d`).
+    pub fn from_args(args: &RangeArgs, now: DateTime<Utc>) -> Result<Self, ConfigError> {
+        let (start, end) = parse_times(args.start_time.as_deref(), args.end_time.as_deref(), now)?;
+        let trail = args
+            .trail_arn
+            .as_deref()
+            .map(TrailSelector::from_arn)
+            .transpose()
+            .map_err(|why| ConfigError::Option {
+                option: "--trail-arn",
+                why,
+            })?;
+        Ok(Self { start, end, trail })
+    }
+}
+
+/// `--start-time` and `--end-time` (default: now), checked to be in order.
+pub fn parse_times(
+    start: Option<&str>,
+    end: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(Option<DateTime<Utc>>, DateTime<Utc>), ConfigError> {
+    let option = |option: &'static str| move |why| ConfigError::Option { option, why };
+    let start = start
+        .map(|t| time::parse_user(t, now))
+        .transpose()
+        .map_err(option("--start-time"))?;
+    let end = match end {
+        Some(t) => time::parse_user(t, now).map_err(option("--end-time"))?,
+        None => now,
+    };
+    if start.is_some_and(|s| s > end) {
+        return Err(option("--start-time")(
+            "the start time is after the end time".to_owned(),
+        ));
+    }
+    Ok((start, end))
 }
 
 /// `--keys`, else the `keys` folder an archive carries (`trailcheck archive` writes it),

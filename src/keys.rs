@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use clap::{Args, Subcommand};
 
+use crate::config::parse_times;
 use trailcheck_aws::cloudtrail::{CloudTrailKeys, origin, save};
 use trailcheck_aws::session::{AwsOptions, AwsSession};
 use trailcheck_core::error::ConfigError;
@@ -50,18 +51,8 @@ pub struct FetchArgs {
 pub fn run(command: &KeysCommand) -> Result<(), ConfigError> {
     let KeysCommand::Fetch(args) = command;
     let now = Utc::now();
-    let option = |option: &'static str| move |why| ConfigError::Option { option, why };
-    let start =
-        trailcheck_core::time::parse_user(&args.start_time, now).map_err(option("--start-time"))?;
-    let end = match &args.end_time {
-        Some(t) => trailcheck_core::time::parse_user(t, now).map_err(option("--end-time"))?,
-        None => now,
-    };
-    if start > end {
-        return Err(option("--start-time")(
-            "the start time is after the end time".to_owned(),
-        ));
-    }
+    let (start, end) = parse_times(Some(&args.start_time), args.end_time.as_deref(), now)?;
+    let start = start.unwrap_or(end);
     let session = AwsSession::open(&AwsOptions {
         profile: args.profile.clone(),
         ..AwsOptions::default()

@@ -604,3 +604,32 @@ fn partial_copy_where_one_region_starts_later_reports_no_deletion() {
     assert_only(&report, &[]);
     assert!(report.gaps.is_empty(), "{:?}", report.gaps);
 }
+
+#[test]
+fn every_file_names_its_chain_listed_logs_their_digests_and_an_inserted_log_its_folders() {
+    let mut spec = tampered(TamperKind::InsertLog);
+    spec.regions = vec!["us-east-1".to_owned(), "eu-west-1".to_owned()];
+    let trail = simulate(&spec);
+    let report = trail.validate();
+    assert_eq!(
+        report.chains.len(),
+        2,
+        "a chain per region: {:?}",
+        report.chains
+    );
+    for file in &report.files {
+        let chain = file
+            .chain
+            .as_ref()
+            .unwrap_or_else(|| panic!("no chain: {file:?}"));
+        assert_eq!(Some(&chain.account), file.account.as_ref(), "{}", file.key);
+        assert_eq!(Some(&chain.region), file.region.as_ref(), "{}", file.key);
+        if file.kind == FileKind::Log && file.status == Status::Intact {
+            let digest = find(&report, file.reference.as_deref().unwrap());
+            assert_eq!(digest.chain.as_ref(), Some(chain), "{}", file.key);
+        }
+    }
+    let inserted = find(&report, &the_tampered(&trail).key);
+    assert_eq!(inserted.status, Status::Unreferenced);
+    assert!(!inserted.chain.as_ref().unwrap().backfill);
+}

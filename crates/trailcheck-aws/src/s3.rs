@@ -325,18 +325,11 @@ impl Store for S3Store {
 
 /// The user metadata CloudTrail sets on a digest (`x-amz-meta-*`, names lower-cased).
 fn metadata_of(user: Option<&HashMap<String, String>>) -> Metadata {
-    let field = |name: &str| {
-        user?
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
-    };
-    Metadata {
-        signature: field("signature"),
-        signature_algorithm: field("signature-algorithm"),
-        backfill_generation_timestamp: field("backfill-generation-timestamp"),
-        problem: None,
-    }
+    Metadata::from_fields(
+        user.into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    )
 }
 
 /// NoSuchKey, and only NoSuchKey, is absence.

@@ -1,6 +1,7 @@
-//! Errors that stop a run before any file is judged: bad options, unreadable key files,
-//! a source that is not there. They map to exit code 2. Problems with individual files are
-//! never errors: they are verdicts (see `verdict`).
+//! Errors that stop a run: [`ConfigError`] before any file is judged (bad options, unreadable
+//! key files, a source that is not there), [`RunError`] during it (the store cannot be listed,
+//! no worker threads). Both map to exit code 2. Problems with individual files are never
+//! errors: they are verdicts (see `verdict`).
 
 use std::path::PathBuf;
 
@@ -32,6 +33,14 @@ pub enum ConfigError {
     #[error("{option}: {why}")]
     Option { option: &'static str, why: String },
 
+    #[error("AWS: {why}")]
+    Aws { why: String },
+}
+
+/// A run that was set up and could not be carried through. Nothing is judged after one: a run
+/// that cannot list its source would miss whatever was inserted there.
+#[derive(Debug, Error)]
+pub enum RunError {
     #[error("{source_name}: cannot list {what}: {why}")]
     Listing {
         source_name: String,
@@ -39,6 +48,10 @@ pub enum ConfigError {
         why: String,
     },
 
-    #[error("AWS: {why}")]
-    Aws { why: String },
+    #[error("cannot start {threads} worker threads: {why}. Ask for fewer jobs.")]
+    WorkerPool { threads: usize, why: String },
+
+    /// Set-up that could only be done once the run had begun (keys asked for online).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }

@@ -271,6 +271,10 @@ pub struct FileVerdict {
     pub actual_sha256: Option<Sha256>,
     /// For a digest, the fingerprint of the key it names; for a log, the digest listing it.
     pub reference: Option<String>,
+    /// The digest chain the file belongs to: a digest's own; a listed log's digest's; an
+    /// unlisted log's when exactly one regular chain covers its account and region. Renderers
+    /// group by it instead of parsing keys again.
+    pub chain: Option<ChainId>,
 }
 
 impl FileVerdict {
@@ -289,6 +293,7 @@ impl FileVerdict {
             expected_sha256: None,
             actual_sha256: None,
             reference: None,
+            chain: None,
         }
     }
 

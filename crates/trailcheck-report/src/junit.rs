@@ -6,16 +6,15 @@
 //! has a status in `--fail-on`, and is an error when a file is unverifiable: a CI page then
 //! shows "3 failed, 1 error" the way it shows broken tests, each with the files and why.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufWriter, Write};
 
 use chrono::{DateTime, Utc};
 
 use super::Options;
 use super::html::escape;
-use trailcheck_core::objectkey::{self, ObjectName};
 use trailcheck_core::time;
-use trailcheck_core::verdict::{FileKind, FileVerdict, Gap, GapKind, Report, Status};
+use trailcheck_core::verdict::{ChainId, FileKind, FileVerdict, Gap, GapKind, Report, Status};
 
 const HOUR: i64 = 3600;
 
@@ -75,6 +74,15 @@ struct SuiteKey {
 }
 
 impl SuiteKey {
+    fn of(chain: &ChainId) -> Self {
+        SuiteKey {
+            account: chain.account.clone(),
+            region: chain.region.clone(),
+            trail: Some(chain.trail.clone()),
+            backfill: chain.backfill,
+        }
+    }
+
     fn name(&self) -> String {
         let trail = self.trail.as_deref().unwrap_or("(no digest)");
         let backfill = if self.backfill { " (backfill)" } else { "" };
@@ -105,12 +113,7 @@ impl<'a> Suites<'a> {
     fn of(report: &'a Report) -> Self {
         let mut suites = Suites(BTreeMap::new());
         for chain in &report.chains {
-            let key = SuiteKey {
-                account: chain.account.clone(),
-                region: chain.region.clone(),
-                trail: Some(chain.trail.clone()),
-                backfill: chain.backfill,
-            };
+            let key = SuiteKey::of(chain);
             let suite = suites.0.entry(key).or_default();
             suite.home_region = Some(chain.home_region.clone());
             suite.organization.clone_from(&chain.organization);
@@ -119,6 +122,12 @@ impl<'a> Suites<'a> {
             .files
             .iter()
             .partition(|f| f.kind == FileKind::Digest);
+        // A listed log's hour is its digest's end time, whether or not the digest is in the
+        // store (a deleted digest's verdict carries the time its key names).
+        let digest_times: HashMap<&str, DateTime<Utc>> = digests
+            .iter()
+            .filter_map(|d| Some((d.key.as_str(), d.time?)))
+            .collect();
         for digest in digests {
             suites.add_digest(digest);
         }
@@ -126,30 +135,23 @@ impl<'a> Suites<'a> {
             suite.digest_ends.sort();
         }
         for log in logs {
-            suites.add_log(log);
+            suites.add_log(log, &digest_times);
         }
         for gap in &report.gaps {
-            let chain = &gap.chain;
-            let key = SuiteKey {
-                account: chain.account.clone(),
-                region: chain.region.clone(),
-                trail: Some(chain.trail.clone()),
-                backfill: chain.backfill,
-            };
-            suites.0.entry(key).or_default().gaps.push(gap);
+            suites
+                .0
+                .entry(SuiteKey::of(&gap.chain))
+                .or_default()
+                .gaps
+                .push(gap);
         }
         suites
     }
 
     fn add_digest(&mut self, digest: &'a FileVerdict) {
-        let key = match objectkey::parse(&digest.key) {
-            Some(ObjectName::Digest(name)) => SuiteKey {
-                account: name.folder.account,
-                region: name.folder.region,
-                trail: Some(name.trail),
-                backfill: name.backfill,
-            },
-            _ => self.by_place(digest),
+        let key = match &digest.chain {
+            Some(chain) => SuiteKey::of(chain),
+            None => self.by_place(digest),
         };
         let suite = self.0.entry(key).or_default();
         suite
@@ -161,24 +163,21 @@ impl<'a> Suites<'a> {
     }
 
     /// A listed log goes to its digest's hour; any other to the next digest's hour.
-    fn add_log(&mut self, log: &'a FileVerdict) {
-        if let Some(ObjectName::Digest(name)) = log.reference.as_deref().and_then(objectkey::parse)
-        {
-            let key = SuiteKey {
-                account: name.folder.account,
-                region: name.folder.region,
-                trail: Some(name.trail),
-                backfill: name.backfill,
-            };
-            let suite = self.0.entry(key).or_default();
+    fn add_log(&mut self, log: &'a FileVerdict, digest_times: &HashMap<&str, DateTime<Utc>>) {
+        let listed_at = log.reference.as_deref().and_then(|r| digest_times.get(r));
+        if let (Some(chain), Some(end)) = (&log.chain, listed_at) {
+            let suite = self.0.entry(SuiteKey::of(chain)).or_default();
             suite
                 .hours
-                .entry(Some(hour_of(name.end)))
+                .entry(Some(hour_of(*end)))
                 .or_default()
                 .push(log);
             return;
         }
-        let key = self.by_place(log);
+        let key = match &log.chain {
+            Some(chain) => SuiteKey::of(chain),
+            None => self.by_place(log),
+        };
         let suite = self.0.entry(key).or_default();
         let hour = log.time.map(|t| {
             match suite.digest_ends.iter().find(|end| **end >= t) {

@@ -289,6 +289,7 @@ impl<'a> Walker<'a> {
         verdict.account = Some(self.id.account.clone());
         verdict.region = Some(self.id.region.clone());
         verdict.backfill = self.id.backfill;
+        verdict.chain = Some(self.id.clone());
         verdict
     }
 
@@ -333,6 +334,7 @@ impl<'a> Walker<'a> {
         verdict.account = Some(self.id.account.clone());
         verdict.region = Some(self.id.region.clone());
         verdict.backfill = self.id.backfill;
+        verdict.chain = Some(self.id.clone());
         self.out.verdicts.push(verdict);
 
         let from = match self.newest_unvisited(Some(named_time)) {

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rayon::prelude::*;
 
-use crate::error::ConfigError;
+use crate::error::RunError;
 use crate::objectkey::{self, DigestName, ObjectName};
 use crate::store::{FetchError, Store};
 use crate::verdict::ChainId;
@@ -35,9 +35,18 @@ const LOG_DIR: &str = "CloudTrail/";
 /// What the store holds that matters for this run.
 #[derive(Default)]
 pub struct Inventory {
-    pub digests: Vec<(ChainId, String, String)>,
+    pub digests: Vec<ListedDigest>,
     pub logs: BTreeMap<FolderId, Vec<(String, DateTime<Utc>)>>,
     pub oldest_digest: Option<DateTime<Utc>>,
+}
+
+/// A digest the listing found, its key parsed once, here.
+#[derive(Clone, Debug)]
+pub struct ListedDigest {
+    pub chain: ChainId,
+    pub bucket: String,
+    pub key: String,
+    pub name: DigestName,
 }
 
 /// A folder to list: a bucket and a key prefix ending in `/`.
@@ -73,7 +82,7 @@ struct DayListing {
 
 /// Walks every bucket of the store and sorts what it finds into digests (of selected
 /// trails) and logs.
-pub fn take_inventory(store: &dyn Store, settings: &Settings) -> Result<Inventory, ConfigError> {
+pub fn take_inventory(store: &dyn Store, settings: &Settings) -> Result<Inventory, RunError> {
     let accounts = account_roots(store, settings)?;
     let digest_regions = subfolders(store, &with_suffix(&accounts, DIGEST_DIR))?;
     let log_regions = subfolders(store, &with_suffix(&accounts, LOG_DIR))?;
@@ -112,7 +121,12 @@ fn add_digest(inventory: &mut Inventory, settings: &Settings, bucket: String, ke
         .oldest_digest
         .map_or(name.end, |o| o.min(name.end));
     inventory.oldest_digest = Some(oldest);
-    inventory.digests.push((chain_id(&name), bucket, key));
+    inventory.digests.push(ListedDigest {
+        chain: chain_id(&name),
+        bucket,
+        key,
+        name,
+    });
 }
 
 fn add_log(inventory: &mut Inventory, bucket: String, key: String) {
@@ -128,7 +142,7 @@ fn add_log(inventory: &mut Inventory, bucket: String, key: String) {
 
 /// Every `[PREFIX/]AWSLogs/[o-ORG/]ACCOUNT/` folder under the store's roots; with a trail
 /// selected, only its account's.
-fn account_roots(store: &dyn Store, settings: &Settings) -> Result<Vec<Dir>, ConfigError> {
+fn account_roots(store: &dyn Store, settings: &Settings) -> Result<Vec<Dir>, RunError> {
     let mut awslogs = Vec::new();
     let mut level: Vec<Dir> = store
         .buckets()
@@ -145,7 +159,7 @@ fn account_roots(store: &dyn Store, settings: &Settings) -> Result<Vec<Dir>, Con
         }
         searched += level.len();
         if searched > MAX_SEARCHED_FOLDERS {
-            return Err(ConfigError::Listing {
+            return Err(RunError::Listing {
                 source_name: store.describe(),
                 what: "where AWSLogs/ is".to_owned(),
                 why: format!(
@@ -182,8 +196,8 @@ fn with_suffix(dirs: &[Dir], suffix: &str) -> Vec<Dir> {
 }
 
 /// The folders directly under each of `dirs`, listed in parallel.
-fn subfolders(store: &dyn Store, dirs: &[Dir]) -> Result<Vec<Dir>, ConfigError> {
-    let listed: Vec<Result<Vec<Dir>, ConfigError>> = dirs
+fn subfolders(store: &dyn Store, dirs: &[Dir]) -> Result<Vec<Dir>, RunError> {
+    let listed: Vec<Result<Vec<Dir>, RunError>> = dirs
         .par_iter()
         .map(|dir| {
             let folders = store
@@ -199,8 +213,8 @@ fn subfolders(store: &dyn Store, dirs: &[Dir]) -> Result<Vec<Dir>, ConfigError> 
     Ok(all)
 }
 
-fn listing_error(store: &dyn Store, dir: &Dir, error: FetchError) -> ConfigError {
-    ConfigError::Listing {
+fn listing_error(store: &dyn Store, dir: &Dir, error: FetchError) -> RunError {
+    RunError::Listing {
         source_name: store.describe(),
         what: format!("s3://{}/{}", dir.bucket, dir.prefix),
         why: format!(
@@ -217,7 +231,7 @@ fn day_listings(
     from: Option<DateTime<Utc>>,
     to: DateTime<Utc>,
     start_after: impl Fn(&Dir) -> Option<String> + Sync,
-) -> Result<Vec<DayListing>, ConfigError> {
+) -> Result<Vec<DayListing>, RunError> {
     let (first, last) = (from.map(|t| t.date_naive()), to.date_naive());
     let blind = first.filter(|f| (last - *f).num_days() <= MAX_BLIND_DAYS);
     let days: Vec<Dir> = match blind {
@@ -256,7 +270,7 @@ fn existing_days(
     regions: &[Dir],
     first: Option<NaiveDate>,
     last: NaiveDate,
-) -> Result<Vec<Dir>, ConfigError> {
+) -> Result<Vec<Dir>, RunError> {
     let mut level = regions.to_vec();
     for depth in 1..=3 {
         level = subfolders(store, &level)?;
@@ -305,8 +319,8 @@ fn date_span(dir: &Dir, depth: usize) -> Option<(NaiveDate, NaiveDate)> {
 }
 
 /// Lists the day folders in parallel; the keys come back with their bucket, in order.
-fn list_days(store: &dyn Store, days: &[DayListing]) -> Result<Vec<(String, String)>, ConfigError> {
-    let listed: Vec<Result<Vec<(String, String)>, ConfigError>> = days
+fn list_days(store: &dyn Store, days: &[DayListing]) -> Result<Vec<(String, String)>, RunError> {
+    let listed: Vec<Result<Vec<(String, String)>, RunError>> = days
         .par_iter()
         .map(|day| {
             let keys = store
@@ -427,14 +441,7 @@ mod tests {
     fn only_the_range_is_listed_from_its_start_minute() {
         let inventory =
             take_inventory(&store("logs/prod/"), &settings(Some(at(3, 12)), at(5, 12))).unwrap();
-        let digest_times: Vec<_> = inventory
-            .digests
-            .iter()
-            .filter_map(|(_, _, k)| match objectkey::parse(k) {
-                Some(ObjectName::Digest(d)) => Some(d.end),
-                _ => None,
-            })
-            .collect();
+        let digest_times: Vec<_> = inventory.digests.iter().map(|d| d.name.end).collect();
         // Digest folders of days 3..=5: everything on those days (no trail selected).
         assert_eq!(digest_times.len(), 9);
         let logs: Vec<_> = inventory.logs.values().flatten().map(|(_, t)| *t).collect();

@@ -54,38 +54,58 @@ impl LoadedDigest {
 /// Fetches and parses one digest. A fetch that finds nothing is `Err(NotFound)`; every other
 /// problem is a loaded digest carrying the cause.
 pub fn load(store: &dyn Store, bucket: &str, key: &str) -> Result<LoadedDigest, FetchError> {
-    let object = match store.get(bucket, key) {
-        Ok(object) => object,
-        Err(FetchError::NotFound) => return Err(FetchError::NotFound),
-        Err(FetchError::Inaccessible(why)) => {
-            return Ok(loaded(
-                bucket,
-                key,
-                Err(Cause::Inaccessible(why)),
-                Metadata::default(),
-            ));
-        }
-    };
-    let content = parse(object.body);
-    Ok(loaded(bucket, key, content, object.metadata))
+    load_named(store, bucket, key, digest_name(key))
 }
 
-fn loaded(
+/// [`load`] for a digest whose name was parsed already (the inventory parses each key once).
+pub fn load_named(
+    store: &dyn Store,
     bucket: &str,
     key: &str,
-    content: Result<Content, Cause>,
-    metadata: Metadata,
-) -> LoadedDigest {
-    let name = match objectkey::parse(key) {
+    name: Option<DigestName>,
+) -> Result<LoadedDigest, FetchError> {
+    let (content, metadata) = match store.get(bucket, key) {
+        Ok(object) => (parse(object.body), object.metadata),
+        Err(FetchError::NotFound) => return Err(FetchError::NotFound),
+        Err(FetchError::Inaccessible(why)) => (Err(Cause::Inaccessible(why)), Metadata::default()),
+    };
+    Ok(LoadedDigest::named(bucket, key, name, content, metadata))
+}
+
+/// The digest name `key` holds, if it is a digest's key.
+fn digest_name(key: &str) -> Option<DigestName> {
+    match objectkey::parse(key) {
         Some(ObjectName::Digest(name)) => Some(name),
         _ => None,
-    };
-    LoadedDigest {
-        bucket: bucket.to_owned(),
-        key: key.to_owned(),
-        name,
-        content,
-        metadata,
+    }
+}
+
+impl LoadedDigest {
+    /// A digest read from `bucket`/`key` by any means (a store, an archive's copy): the one
+    /// constructor, so the name always comes from the key it was read at.
+    pub fn new(
+        bucket: &str,
+        key: &str,
+        content: Result<Content, Cause>,
+        metadata: Metadata,
+    ) -> Self {
+        Self::named(bucket, key, digest_name(key), content, metadata)
+    }
+
+    fn named(
+        bucket: &str,
+        key: &str,
+        name: Option<DigestName>,
+        content: Result<Content, Cause>,
+        metadata: Metadata,
+    ) -> Self {
+        LoadedDigest {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            name,
+            content,
+            metadata,
+        }
     }
 }
 

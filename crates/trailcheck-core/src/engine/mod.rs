@@ -20,15 +20,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use rayon::prelude::*;
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, RunError};
 use crate::keys::KeyRing;
-use crate::objectkey::{self, DigestName, ObjectName};
+use crate::objectkey::DigestName;
 use crate::store::{FetchError, Store};
 use crate::verdict::{Cause, ChainId, FileKind, FileVerdict, KeyUse, Report, Status};
 
 use chain::{ChainOutcome, FolderId, LogTask, Span};
 use coverage::FolderCoverage;
-use inventory::{Inventory, take_inventory};
+use inventory::{Inventory, ListedDigest, take_inventory};
 use load::LoadedDigest;
 use progress::{Metered, Progress, Silent};
 
@@ -120,7 +120,7 @@ pub fn validate(
     store: &dyn Store,
     keys: &KeyRing,
     settings: &Settings,
-) -> Result<Report, ConfigError> {
+) -> Result<Report, RunError> {
     validate_observed(store, keys, settings, &Silent)
 }
 
@@ -130,7 +130,7 @@ pub fn validate_observed(
     keys: &KeyRing,
     settings: &Settings,
     progress: &dyn Progress,
-) -> Result<Report, ConfigError> {
+) -> Result<Report, RunError> {
     validate_with(store, Keys::Ring(keys), settings, progress)
 }
 
@@ -141,23 +141,23 @@ pub fn validate_with(
     keys: Keys<'_>,
     settings: &Settings,
     progress: &dyn Progress,
-) -> Result<Report, ConfigError> {
+) -> Result<Report, RunError> {
     let store = Metered::new(store, progress);
     worker_pool(settings.jobs)?.install(|| run(&store, keys, settings))
 }
 
 /// The pool every parallel step of a command runs on: `jobs` threads, 0 for one per core.
-pub fn worker_pool(jobs: usize) -> Result<rayon::ThreadPool, ConfigError> {
+pub fn worker_pool(jobs: usize) -> Result<rayon::ThreadPool, RunError> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
-        .map_err(|e| ConfigError::Option {
-            option: "--jobs",
+        .map_err(|e| RunError::WorkerPool {
+            threads: jobs,
             why: e.to_string(),
         })
 }
 
-fn run(store: &Metered, keys: Keys<'_>, settings: &Settings) -> Result<Report, ConfigError> {
+fn run(store: &Metered, keys: Keys<'_>, settings: &Settings) -> Result<Report, RunError> {
     let inventory = take_inventory(store, settings)?;
     let start = settings
         .start
@@ -194,11 +194,7 @@ fn run(store: &Metered, keys: Keys<'_>, settings: &Settings) -> Result<Report, C
             *key_counts.entry(fingerprint).or_default() += 1;
         }
     }
-    report.chains = inventory
-        .digests
-        .iter()
-        .map(|(id, _, _)| id.clone())
-        .collect();
+    report.chains = inventory.digests.iter().map(|d| d.chain.clone()).collect();
 
     let tasks = dedupe(tasks);
     let listed: HashSet<Location> = tasks.iter().map(LogTask::location).collect();
@@ -230,6 +226,7 @@ fn run(store: &Metered, keys: Keys<'_>, settings: &Settings) -> Result<Report, C
     });
     report.files.extend(unlisted);
 
+    assign_chains(&mut report);
     report.found = found_span(&periods, start, settings.end);
     report.keys = key_uses(keys, &key_counts);
     report.sort();
@@ -254,7 +251,7 @@ fn walk_chains<'k>(
     settings: &Settings,
     start: DateTime<Utc>,
     last_digest: DateTime<Utc>,
-) -> Result<(Vec<ChainOutcome>, Cow<'k, KeyRing>), ConfigError> {
+) -> Result<(Vec<ChainOutcome>, Cow<'k, KeyRing>), RunError> {
     let chains = load_chains(store, inventory, start, last_digest);
     let keys: Cow<'k, KeyRing> = match keys {
         Keys::Ring(ring) => Cow::Borrowed(ring),
@@ -309,21 +306,18 @@ fn load_chains(
     start: DateTime<Utc>,
     last: DateTime<Utc>,
 ) -> BTreeMap<ChainId, Vec<LoadedDigest>> {
-    let in_range: Vec<&(ChainId, String, String)> = inventory
+    let in_range: Vec<&ListedDigest> = inventory
         .digests
         .iter()
-        .filter(|(_, _, key)| match objectkey::parse(key) {
-            Some(ObjectName::Digest(name)) => start <= name.end && name.end <= last,
-            _ => false,
-        })
+        .filter(|d| start <= d.name.end && d.name.end <= last)
         .collect();
     store.queue(in_range.len());
     let loaded: Vec<(ChainId, Result<LoadedDigest, FetchError>)> = in_range
         .par_iter()
-        .map(|(id, bucket, key)| {
-            let digest = load::load(store, bucket, key);
+        .map(|d| {
+            let digest = load::load_named(store, &d.bucket, &d.key, Some(d.name.clone()));
             store.file_done();
-            (id.clone(), digest)
+            (d.chain.clone(), digest)
         })
         .collect();
     let mut chains: BTreeMap<ChainId, Vec<LoadedDigest>> = BTreeMap::new();
@@ -417,6 +411,46 @@ fn unlisted_logs(
         }
     }
     verdicts
+}
+
+/// Gives each log the chain it belongs to: a listed log its listing digest's chain; an
+/// unlisted one the single regular chain of its account and region, if there is exactly one
+/// (two trails may deliver into one folder, and a log's name does not say which).
+fn assign_chains(report: &mut Report) {
+    let by_digest: HashMap<String, ChainId> = report
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::Digest)
+        .filter_map(|f| Some((f.key.clone(), f.chain.clone()?)))
+        .collect();
+    // `report.chains` holds a chain once per digest until the report is sorted.
+    let mut by_place: HashMap<(&str, &str), BTreeSet<&ChainId>> = HashMap::new();
+    for chain in report.chains.iter().filter(|c| !c.backfill) {
+        by_place
+            .entry((&chain.account, &chain.region))
+            .or_default()
+            .insert(chain);
+    }
+    let only_chain = |account: Option<&str>, region: Option<&str>| {
+        let chains = by_place.get(&(account?, region?))?;
+        match chains.len() {
+            1 => chains.first().map(|c| (*c).clone()),
+            _ => None,
+        }
+    };
+    let mut chains = Vec::with_capacity(report.files.len());
+    for file in &report.files {
+        chains.push(match (&file.kind, &file.chain) {
+            (FileKind::Log, None) => match file.reference.as_ref().and_then(|r| by_digest.get(r)) {
+                Some(chain) => Some(chain.clone()),
+                None => only_chain(file.account.as_deref(), file.region.as_deref()),
+            },
+            _ => file.chain.clone(),
+        });
+    }
+    for (file, chain) in report.files.iter_mut().zip(chains) {
+        file.chain = chain;
+    }
 }
 
 /// The earliest delivery time in range for a given start. The start is a digest *end* time,

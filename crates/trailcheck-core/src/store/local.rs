@@ -7,22 +7,16 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::{self, File};
-use std::io::Read;
 use std::ops::ControlFlow;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 
-use serde_json::Value;
-
-use super::{FetchError, Metadata, Object, Store};
+pub use super::sidecar::SIDECAR_SUFFIX;
+use super::{FetchError, Metadata, Object, Store, sidecar};
 use crate::digest::{Digest, MAX_DIGEST_BYTES};
 use crate::error::ConfigError;
 use crate::gzip;
 
-/// The suffix of the signature sidecar written beside a digest (`KEY.meta.json`).
-pub const SIDECAR_SUFFIX: &str = ".meta.json";
-/// Sidecars larger than this are not read.
-const MAX_SIDECAR: u64 = 64 * 1024;
 /// How many digests are read to tell a mirror from a per-bucket layout.
 const LAYOUT_SAMPLE: usize = 8;
 
@@ -173,48 +167,12 @@ impl LocalStore {
         let path = PathBuf::from(name);
         match self.open_inside(&path) {
             Err(FetchError::NotFound) => Metadata::default(),
-            Err(e) => problem(format!("signature sidecar {}: {e}", path.display())),
-            Ok(file) => parse_sidecar(file).unwrap_or_else(|why| {
-                problem(format!("signature sidecar {}: {why}", path.display()))
+            Err(e) => Metadata::unreadable(format!("signature sidecar {}: {e}", path.display())),
+            Ok(file) => sidecar::read(file).unwrap_or_else(|why| {
+                Metadata::unreadable(format!("signature sidecar {}: {why}", path.display()))
             }),
         }
     }
-}
-
-fn problem(why: String) -> Metadata {
-    Metadata {
-        problem: Some(why),
-        ..Metadata::default()
-    }
-}
-
-/// Reads what `aws s3api head-object` prints: `{"Metadata": {"signature": ..., ...}}`.
-fn parse_sidecar(file: File) -> Result<Metadata, String> {
-    let mut bytes = Vec::new();
-    file.take(MAX_SIDECAR + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > MAX_SIDECAR {
-        return Err("larger than a signature sidecar can be".to_owned());
-    }
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| format!("not JSON ({e})"))?;
-    let metadata = value
-        .get("Metadata")
-        .and_then(Value::as_object)
-        .ok_or("no \"Metadata\" object")?;
-    let field = |name: &str| {
-        metadata
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| v.as_str())
-            .map(str::to_owned)
-    };
-    Ok(Metadata {
-        signature: field("signature"),
-        signature_algorithm: field("signature-algorithm"),
-        backfill_generation_timestamp: field("backfill-generation-timestamp"),
-        problem: None,
-    })
 }
 
 /// A single path component that is an ordinary name.
@@ -464,11 +422,11 @@ mod tests {
             r#"{"Metadata": {"Signature": "ab", "signature-algorithm": "SHA256withRSA"}}"#,
         )
         .unwrap();
-        let m = parse_sidecar(File::open(&path).unwrap()).unwrap();
+        let m = sidecar::read(File::open(&path).unwrap()).unwrap();
         assert_eq!(m.signature.as_deref(), Some("ab"));
         assert_eq!(m.signature_algorithm.as_deref(), Some("SHA256withRSA"));
         fs::write(&path, "[]").unwrap();
-        assert!(parse_sidecar(File::open(&path).unwrap()).is_err());
+        assert!(sidecar::read(File::open(&path).unwrap()).is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod local;
 pub mod memory;
+pub mod sidecar;
 
 use std::fmt;
 use std::io::Read;

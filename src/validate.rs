@@ -1,0 +1,132 @@
+//! The `validate` subcommand: settings from `config`, the engine's report, then each
+//! renderer the options ask for (the chosen format on stdout, the evidence files beside).
+
+use std::fs;
+use std::io::{self, IsTerminal};
+use std::path::Path;
+
+use crate::cli::{Format, ValidateArgs};
+use crate::config::ValidateConfig;
+use crate::exit::Exit;
+use crate::fatal;
+use crate::progress::Bar;
+use trailcheck_core::engine;
+use trailcheck_core::error::ConfigError;
+use trailcheck_core::hash::Sha256;
+use trailcheck_core::verdict::Report;
+use trailcheck_report::{self as report, JsonSeal, RunInfo};
+
+/// Runs `trailcheck validate`.
+pub fn run(args: &ValidateArgs, command_line: Vec<String>) -> Exit {
+    let now = chrono::Utc::now();
+    let config = match ValidateConfig::from_args(args, now) {
+        Ok(config) => config,
+        Err(e) => return fatal(&e),
+    };
+    let store = match config.open_store() {
+        Ok(store) => store,
+        Err(e) => return fatal(&e),
+    };
+    let online = match config.online_keys() {
+        Ok(online) => online,
+        Err(e) => return fatal(&e),
+    };
+    let keys = match &online {
+        Some(source) => engine::Keys::Source(source),
+        None => engine::Keys::Ring(&config.keys),
+    };
+    // The bar only for a person watching: never in a pipe, a log file, or a quiet run.
+    let bar = (io::stderr().is_terminal() && !args.quiet).then(Bar::stderr);
+    let validated = match &bar {
+        Some(bar) => engine::validate_with(store.as_ref(), keys, &config.settings, bar),
+        None => engine::validate_with(
+            store.as_ref(),
+            keys,
+            &config.settings,
+            &engine::progress::Silent,
+        ),
+    };
+    drop(bar);
+    let report = match validated {
+        Ok(report) => report,
+        Err(e) => return fatal(&e),
+    };
+    let options = report::Options {
+        verbose: args.verbose,
+        quiet: args.quiet,
+        // One flag colours both streams, so both must be terminals.
+        color: io::stdout().is_terminal() && io::stderr().is_terminal() && !no_color(),
+        trail: args.range.trail_arn.clone(),
+        fail_on: config.fail_on.clone(),
+    };
+    let run = RunInfo {
+        command_line,
+        ran_at: now,
+        json: None,
+    };
+    if let Err(e) = write_evidence(&report, &options, run, args) {
+        return fatal(&e);
+    }
+    let written = match args.format {
+        Format::Text => report::text(
+            &report,
+            &options,
+            &mut io::stdout().lock(),
+            &mut io::stderr().lock(),
+        ),
+        Format::Json => report::json(&report, &options, &mut io::stdout().lock()),
+        Format::Junit => report::junit(&report, &options, &mut io::stdout().lock()),
+    };
+    if let Some(e) = written
+        .as_ref()
+        .err()
+        .filter(|e| e.kind() != io::ErrorKind::BrokenPipe)
+    {
+        return fatal(e);
+    }
+    Exit::from(report.outcome(&config.fail_on))
+}
+
+/// `NO_COLOR` set to anything but the empty string turns colour off (no-color.org).
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+// ---------------------------------------------------------------- evidence files
+
+/// Writes `--report-json`, then `--report` showing the JSON file's SHA-256: the JSON is
+/// hashed exactly as written, so the pair can be sealed together in a case file.
+fn write_evidence(
+    report: &Report,
+    options: &report::Options,
+    mut run: RunInfo,
+    args: &ValidateArgs,
+) -> Result<(), ConfigError> {
+    if let Some(path) = &args.report_json {
+        let mut bytes = Vec::new();
+        report::json(report, options, &mut bytes)
+            .map_err(|e| cannot_write("--report-json", path, &e))?;
+        fs::write(path, &bytes).map_err(|e| cannot_write("--report-json", path, &e))?;
+        run.json = Some(JsonSeal {
+            path: path.display().to_string(),
+            sha256: Sha256::of(&bytes),
+        });
+    }
+    if let Some(path) = &args.report {
+        let mut html = Vec::new();
+        report::html(report, options, &run, &mut html)
+            .map_err(|e| cannot_write("--report", path, &e))?;
+        fs::write(path, html).map_err(|e| cannot_write("--report", path, &e))?;
+    }
+    Ok(())
+}
+
+fn cannot_write(option: &'static str, path: &Path, e: &io::Error) -> ConfigError {
+    ConfigError::Option {
+        option,
+        why: format!(
+            "cannot write {}: {e}. Choose a path in a folder that exists and is writable.",
+            path.display()
+        ),
+    }
+}
