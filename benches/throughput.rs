@@ -18,7 +18,6 @@ use rayon::prelude::*;
 use trailcheck_core::engine::{self, Settings};
 use trailcheck_core::hash::Hasher;
 use trailcheck_core::keys::KeyRing;
-use trailcheck_core::store::local::LocalStore;
 use trailcheck_core::verdict::Status;
 use trailcheck_sim::{Spec, TestKeys};
 
@@ -126,7 +125,7 @@ fn main() {
     let (plain_time, check_time, report) = best_of_alternating(
         || plain_pass(&paths),
         || {
-            let store = LocalStore::open(&archive, None).expect("archive");
+            let store = trailcheck_core::engine::open_local(&archive, None).expect("archive");
             engine::validate(&store, &keys, &settings).expect("validate")
         },
     );

@@ -13,7 +13,6 @@ use trailcheck_core::engine::{KeyRange, KeySource, Settings, TrailSelector};
 use trailcheck_core::error::ConfigError;
 use trailcheck_core::keys::{self, KeyRing};
 use trailcheck_core::store::Store;
-use trailcheck_core::store::local::LocalStore;
 use trailcheck_core::time;
 use trailcheck_core::verdict::Status;
 
@@ -110,7 +109,7 @@ impl ValidateConfig {
             let session = Arc::new(AwsSession::open(&self.aws)?);
             return Ok(Box::new(S3Store::new(session, location.clone())));
         }
-        Ok(Box::new(LocalStore::open(
+        Ok(Box::new(trailcheck_core::engine::open_local(
             &self.source,
             self.bucket.as_deref(),
         )?))

@@ -20,7 +20,6 @@ use common::*;
 use trailcheck_core::digest::{MAX_DIGEST_BYTES, MAX_LOG_ENTRIES};
 use trailcheck_core::engine::{self, Settings};
 use trailcheck_core::keys::KeyRing;
-use trailcheck_core::store::local::LocalStore;
 use trailcheck_core::verdict::{Cause, DEFAULT_FAIL_ON, Outcome, Report, Status};
 
 /// Replaces the newest digest's bytes (its signature sidecar stays) and validates.
@@ -35,7 +34,8 @@ fn validate_with_newest_digest(bytes: &[u8]) -> (String, Report) {
 /// the layout: a huge digest is then parsed once, by the engine.
 fn validate_mirror(trail: &Trail, bucket: &str) -> Report {
     let keys = KeyRing::load_dir(&trail.keys()).expect("keys load");
-    let store = LocalStore::open(&trail.archive(), Some(bucket)).expect("archive opens");
+    let store =
+        trailcheck_core::engine::open_local(&trail.archive(), Some(bucket)).expect("archive opens");
     let settings = Settings {
         start: None,
         end: trail.end(),

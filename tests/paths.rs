@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 
 use common::*;
 use trailcheck_core::hash::Sha256;
-use trailcheck_core::store::local::LocalStore;
 use trailcheck_core::verdict::{Cause, DEFAULT_FAIL_ON, FileKind, Outcome, Report, Status};
 use trailcheck_sim::FileEntry;
 
@@ -202,7 +201,7 @@ fn layout_detection_does_not_read_a_digest_symlinked_out_of_the_archive() {
     fs::create_dir_all(inside.parent().expect("parent")).expect("folders");
     symlink(trail.path(&newest.bucket, &newest.key), &inside).expect("symlink");
     // Had detection read the digest outside, it would have found its bucket and opened.
-    let refused = LocalStore::open(root.path(), None)
+    let refused = trailcheck_core::engine::open_local(root.path(), None)
         .err()
         .map(|e| e.to_string());
     assert!(

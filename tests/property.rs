@@ -50,7 +50,6 @@ use common::*;
 use trailcheck_core::engine::{self, Settings};
 use trailcheck_core::keys::KeyRing;
 use trailcheck_core::objectkey::{self, ObjectName};
-use trailcheck_core::store::local::LocalStore;
 use trailcheck_core::verdict::{Cause, DEFAULT_FAIL_ON, FileKind, Outcome, Report, Status};
 use trailcheck_sim::{FileEntry, Layout, Rotation, Spec, TestKeys};
 
@@ -389,7 +388,7 @@ fn change_signature(digest: &Path, at: usize, step: u8) {
 
 fn validate(trail: &Trail) -> Report {
     let keys = KeyRing::load_dir(&trail.keys()).expect("keys load");
-    let store = LocalStore::open(&trail.archive(), None).expect("archive opens");
+    let store = trailcheck_core::engine::open_local(&trail.archive(), None).expect("archive opens");
     let settings = Settings {
         start: None,
         end: trail.end() + VALIDATE_AFTER,

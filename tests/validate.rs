@@ -675,7 +675,6 @@ fn a_run_that_reads_records_judges_as_validate_does_and_hands_over_exactly_the_h
     use trailcheck_core::engine::{self, Keys, progress::Silent};
     use trailcheck_core::hash::Sha256;
     use trailcheck_core::keys::KeyRing;
-    use trailcheck_core::store::local::LocalStore;
     let mut spec = tampered(TamperKind::ModifyLog);
     spec.tampers
         .push("insert-log".parse::<trailcheck_sim::TamperSpec>().unwrap());
@@ -684,7 +683,7 @@ fn a_run_that_reads_records_judges_as_validate_does_and_hands_over_exactly_the_h
     let trail = simulate(&spec);
     let plain = trail.validate();
     let keys = KeyRing::load_dir(&trail.keys()).unwrap();
-    let store = LocalStore::open(&trail.archive(), None).unwrap();
+    let store = trailcheck_core::engine::open_local(&trail.archive(), None).unwrap();
     let settings = engine::Settings {
         start: None,
         end: trail.end(),

@@ -8,7 +8,6 @@ use chrono::{DateTime, Duration, Utc};
 use tempfile::TempDir;
 use trailcheck_core::engine::{self, Settings};
 use trailcheck_core::keys::KeyRing;
-use trailcheck_core::store::local::LocalStore;
 use trailcheck_core::verdict::{Cause, FileKind, FileVerdict, Report, Status};
 use trailcheck_sim::{FileEntry, Manifest, Spec, TamperKind, TamperSpec, TestKeys};
 
@@ -89,7 +88,8 @@ impl Trail {
 
     pub fn validate_with(&self, adjust: impl FnOnce(&mut Settings)) -> Report {
         let keys = KeyRing::load_dir(&self.keys()).expect("keys load");
-        let store = LocalStore::open(&self.archive(), None).expect("archive opens");
+        let store =
+            trailcheck_core::engine::open_local(&self.archive(), None).expect("archive opens");
         let mut settings = Settings {
             start: None,
             end: self.end(),

@@ -9,6 +9,7 @@ pub mod chain;
 pub mod coverage;
 pub mod inventory;
 pub mod judge;
+mod layout;
 pub mod load;
 pub mod logs;
 pub mod lookup;
@@ -27,6 +28,8 @@ use crate::keys::KeyRing;
 use crate::objectkey::DigestName;
 use crate::store::{FetchError, Store};
 use crate::verdict::{Cause, ChainId, FileKind, FileVerdict, KeyUse, Report};
+
+pub use layout::open_local;
 
 use chain::{ChainOutcome, FolderId, LogTask, Span};
 use coverage::FolderCoverage;

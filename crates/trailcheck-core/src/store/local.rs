@@ -13,12 +13,7 @@ use std::sync::Mutex;
 
 pub use super::sidecar::SIDECAR_SUFFIX;
 use super::{FetchError, Metadata, Object, Store, sidecar};
-use crate::digest::{Digest, MAX_DIGEST_BYTES};
 use crate::error::ConfigError;
-use crate::gzip;
-
-/// How many digests are read to tell a mirror from a per-bucket layout.
-const LAYOUT_SAMPLE: usize = 8;
 
 /// How keys map to paths.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,8 +35,9 @@ pub struct LocalStore {
 }
 
 impl LocalStore {
-    /// Opens `root`, detecting its layout unless `bucket` names the mirrored bucket.
-    pub fn open(root: &Path, bucket: Option<&str>) -> Result<Self, ConfigError> {
+    /// Opens `root` read as `layout`. Which layout a folder has is decided from what its
+    /// digests record, by the engine (`engine::open_local`): a store only fetches.
+    pub fn with_layout(root: &Path, layout: Layout) -> Result<Self, ConfigError> {
         let unreadable = |why: String| ConfigError::SourceUnreadable {
             path: root.to_owned(),
             why,
@@ -50,19 +46,39 @@ impl LocalStore {
         if !root.is_dir() {
             return Err(unreadable("not a folder".to_owned()));
         }
-        let mut store = Self {
+        Ok(Self {
             root,
-            layout: Layout::PerBucket,
+            layout,
             resolved: Mutex::new(HashMap::new()),
-        };
-        store.layout = match bucket {
-            Some(bucket) => Layout::Mirror {
-                bucket: bucket.to_owned(),
-            },
-            // Detection reads digests through the same root checks as every other read.
-            None => detect_layout(&store)?,
-        };
-        Ok(store)
+        })
+    }
+
+    /// The root folder, as the store resolved it.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Up to `limit` digest files anywhere under the root, as paths relative to it (without
+    /// entering log folders): what a layout is told from.
+    pub fn sample_digests(&self, limit: usize) -> Result<Vec<String>, ConfigError> {
+        let root = self.root.as_path();
+        let mut digests = Vec::new();
+        let mut enter = |dir: &Path| dir.file_name().is_none_or(|n| n != "CloudTrail");
+        let _stopped_early = visit(root, root, &mut enter, &mut |key| {
+            if key.contains("/CloudTrail-Digest/") {
+                digests.push(key);
+            }
+            if digests.len() < limit {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            }
+        })
+        .map_err(|e| ConfigError::SourceUnreadable {
+            path: root.to_owned(),
+            why: e.to_string(),
+        })?;
+        Ok(digests)
     }
 
     pub fn layout(&self) -> &Layout {
@@ -235,77 +251,6 @@ fn visit(
     Ok(ControlFlow::Continue(()))
 }
 
-/// The first few digest files under `root`, without reading the log folders.
-fn sample_digests(root: &Path) -> std::io::Result<Vec<String>> {
-    let mut digests = Vec::new();
-    let mut enter = |dir: &Path| dir.file_name().is_none_or(|n| n != "CloudTrail");
-    let _stopped_early = visit(root, root, &mut enter, &mut |key| {
-        if key.contains("/CloudTrail-Digest/") {
-            digests.push(key);
-        }
-        if digests.len() < LAYOUT_SAMPLE {
-            ControlFlow::Continue(())
-        } else {
-            ControlFlow::Break(())
-        }
-    })?;
-    Ok(digests)
-}
-
-/// Tells a one-bucket mirror from a folder per bucket by where digests say they belong.
-fn detect_layout(store: &LocalStore) -> Result<Layout, ConfigError> {
-    let root = store.root.as_path();
-    let digests = sample_digests(root).map_err(|e| ConfigError::SourceUnreadable {
-        path: root.to_owned(),
-        why: e.to_string(),
-    })?;
-    if digests.is_empty() {
-        return Err(ConfigError::NoDigests {
-            path: root.to_owned(),
-        });
-    }
-    let mut per_bucket_votes = 0;
-    let mut mirror_bucket = None;
-    for key in &digests {
-        let Some(recorded) = recorded_location_in(store, &root.join(key.as_str())) else {
-            continue;
-        };
-        if recorded.1 == **key {
-            mirror_bucket.get_or_insert(recorded.0);
-        } else if key
-            .split_once('/')
-            .is_some_and(|(b, k)| b == recorded.0 && k == recorded.1)
-        {
-            per_bucket_votes += 1;
-        }
-    }
-    if per_bucket_votes > 0 && mirror_bucket.is_none() {
-        return Ok(Layout::PerBucket);
-    }
-    if let Some(bucket) = mirror_bucket {
-        return Ok(Layout::Mirror { bucket });
-    }
-    // None of the digests sampled could be read: guessing a bucket would turn every digest
-    // into a "moved" one, so ask instead.
-    Err(ConfigError::Option {
-        option: "--bucket",
-        why: format!(
-            "cannot tell which bucket {} mirrors: none of its first digests could be read; \
-             name the bucket with --bucket",
-            root.display()
-        ),
-    })
-}
-
-/// The `(digestS3Bucket, digestS3Object)` a digest file records, if it can be read from
-/// inside `root`.
-fn recorded_location_in(store: &LocalStore, path: &Path) -> Option<(String, String)> {
-    let file = store.open_inside(path).ok()?;
-    let content = gzip::inflate_bounded(file, MAX_DIGEST_BYTES).ok()?;
-    let digest = Digest::parse(&content).ok()?;
-    Some((digest.bucket, digest.key))
-}
-
 impl Store for LocalStore {
     fn describe(&self) -> String {
         self.root.display().to_string()
@@ -453,7 +398,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(outside.path().join("secret"), root.path().join("link"))
             .unwrap();
-        let store = LocalStore::open(root.path(), Some("b")).unwrap();
+        let store = crate::engine::open_local(root.path(), Some("b")).unwrap();
         assert!(matches!(
             store.get("b", "link"),
             Err(FetchError::Inaccessible(_))
@@ -474,7 +419,7 @@ mod tests {
         fs::write(outside.path().join("log.json.gz"), "x").unwrap();
         let root = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(outside.path(), root.path().join("day")).unwrap();
-        let store = LocalStore::open(root.path(), Some("b")).unwrap();
+        let store = crate::engine::open_local(root.path(), Some("b")).unwrap();
         for _ in 0..2 {
             let refused = store.get("b", "day/log.json.gz");
             assert!(
@@ -489,7 +434,7 @@ mod tests {
         fs::create_dir(root.path().join("real")).unwrap();
         fs::write(root.path().join("real/f"), "x").unwrap();
         std::os::unix::fs::symlink(root.path().join("real/f"), root.path().join("link")).unwrap();
-        let store = LocalStore::open(root.path(), Some("b")).unwrap();
+        let store = crate::engine::open_local(root.path(), Some("b")).unwrap();
         assert!(store.get("b", "link").is_ok());
     }
 }
