@@ -532,6 +532,16 @@ fn archive_2024_and_2025() -> Trail {
         &[TamperKind::DeleteLog, TamperKind::InsertLog],
     );
     copy_tree(&later.archive(), &trail.archive());
+    // One key signs both years: publish it valid over both, or (since issue 9) the 2025
+    // digests are signed outside the 2024 trail's key validity and are unverifiable.
+    let key_file = trail.keys().join(trailcheck_sim::PUBLIC_KEYS_FILE);
+    let mut keys: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&key_file).expect("key file")).expect("keys");
+    for key in keys["PublicKeyList"].as_array_mut().expect("keys") {
+        key["ValidityStartTime"] = "2024-01-01T00:00:00Z".into();
+        key["ValidityEndTime"] = "2026-12-31T00:00:00Z".into();
+    }
+    std::fs::write(&key_file, keys.to_string()).expect("key file");
     trail
 }
 
