@@ -96,7 +96,10 @@ fn verify(args: &VerifyQueryResultsArgs) -> Result<Exit, Box<dyn std::error::Err
             let layout = Layout::Mirror {
                 bucket: String::new(),
             };
-            (Box::new(LocalStore::with_layout(&args.source, layout)?), None)
+            (
+                Box::new(LocalStore::with_layout(&args.source, layout)?),
+                None,
+            )
         }
     };
     let empty = KeyRing::new();

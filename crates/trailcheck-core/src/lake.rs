@@ -107,8 +107,8 @@ impl SignFile {
     /// Parses a sign file's bytes; the error is the cause its verdict gets.
     pub fn parse(bytes: &[u8]) -> Result<SignFile, Cause> {
         let invalid = |why: String| Cause::InvalidFormat(why);
-        let raw: RawSignFile = serde_json::from_slice(bytes)
-            .map_err(|e| invalid(format!("not a sign file ({e})")))?;
+        let raw: RawSignFile =
+            serde_json::from_slice(bytes).map_err(|e| invalid(format!("not a sign file ({e})")))?;
         if raw.files.len() > MAX_LISTED {
             return Err(invalid(format!(
                 "lists {} files, more than the {MAX_LISTED} a sign file can hold",
@@ -120,8 +120,8 @@ impl SignFile {
             Value::Number(n) => n.to_string(),
             other => return Err(invalid(format!("version is not a string: {other}"))),
         };
-        let query_complete_time = time::parse_cloudtrail(&raw.query_complete_time)
-            .ok_or_else(|| {
+        let query_complete_time =
+            time::parse_cloudtrail(&raw.query_complete_time).ok_or_else(|| {
                 invalid(format!(
                     "queryCompleteTime '{}' is not an RFC 3339 time",
                     raw.query_complete_time.escape_debug()
@@ -137,7 +137,10 @@ impl SignFile {
                 )));
             }
             if !names.insert(file.file_name.clone()) {
-                return Err(invalid(format!("fileName '{}' is listed twice", file.file_name)));
+                return Err(invalid(format!(
+                    "fileName '{}' is listed twice",
+                    file.file_name
+                )));
             }
             let hash = Sha256::from_hex(&file.file_hash_value).ok_or_else(|| {
                 invalid(format!(
@@ -310,7 +313,8 @@ pub fn verify(store: &dyn Store, keys: Keys<'_>) -> Result<LakeReport, RunError>
         store,
         bucket: &bucket,
         folder: &folder,
-        account: account_of(&folder),
+        // A local folder's path, like an S3 prefix, may name the account.
+        account: account_of(&format!("{}/{folder}", store.describe())),
     };
     let sign_key = format!("{folder}{SIGN_FILE}");
     let (sign, parsed) = judge.read_sign_file(&sign_key);
@@ -404,15 +408,17 @@ impl Judge<'_> {
 
     /// Reads the sign file, bounded, and parses it.
     fn read_sign_file(&mut self, key: &str) -> (FileVerdict, Option<SignFile>) {
-        let verdict =
-            |status, cause| self.verdict(FileKind::Digest, SIGN_FILE, status, cause);
+        let verdict = |status, cause| self.verdict(FileKind::Digest, SIGN_FILE, status, cause);
         let object = match self.store.get(self.bucket, key) {
             Ok(object) => object,
             Err(FetchError::NotFound) => {
                 return (verdict(Status::Deleted, Cause::NotFound), None);
             }
             Err(FetchError::Inaccessible(why)) => {
-                return (verdict(Status::Unverifiable, Cause::Inaccessible(why)), None);
+                return (
+                    verdict(Status::Unverifiable, Cause::Inaccessible(why)),
+                    None,
+                );
             }
         };
         let mut bytes = Vec::new();
@@ -464,7 +470,9 @@ impl Judge<'_> {
         let mut out = Vec::new();
         for listed in &sign.files {
             let (status, cause, actual) = match self.hash(&listed.name) {
-                Hashing::Hashed(h) if h == listed.hash => (Status::Intact, Cause::Verified, Some(h)),
+                Hashing::Hashed(h) if h == listed.hash => {
+                    (Status::Intact, Cause::Verified, Some(h))
+                }
                 Hashing::Hashed(h) => (Status::Modified, Cause::HashMismatch, Some(h)),
                 Hashing::Failed(FetchError::NotFound) => (Status::Deleted, Cause::NotFound, None),
                 Hashing::Failed(FetchError::Inaccessible(why)) => {

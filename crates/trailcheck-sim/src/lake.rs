@@ -112,7 +112,9 @@ pub struct LakeQuery {
 /// Writes a query's result folder under `out` (created if needed).
 pub fn simulate_lake(spec: &LakeSpec, out: &Path) -> Result<LakeQuery, SimError> {
     if spec.files == 0 {
-        return Err(SimError::spec("a query result has at least one result file"));
+        return Err(SimError::spec(
+            "a query result has at least one result file",
+        ));
     }
     let folder_key = spec.folder_key();
     let folder = out.join(&folder_key);
@@ -130,7 +132,10 @@ pub fn simulate_lake(spec: &LakeSpec, out: &Path) -> Result<LakeQuery, SimError>
         listed.push(name);
     }
     let signed = hashes.join(" ");
-    let signer = match (spec.tampers.contains(&LakeTamper::UnknownKey), &spec.rogue_key) {
+    let signer = match (
+        spec.tampers.contains(&LakeTamper::UnknownKey),
+        &spec.rogue_key,
+    ) {
         (true, Some(rogue)) => rogue,
         (true, None) => return Err(SimError::spec("unknown-key needs a rogue key")),
         (false, _) => &spec.key,
