@@ -494,3 +494,242 @@ fn the_report_renders_in_chromium() {
     assert_eq!(dom.matches("<i class=\"m-modified\" title=").count(), 1);
     assert_eq!(dom.matches("class=\"tl-row\"").count(), 2);
 }
+
+// ---------------------------------------------------------------- old archives (issue 14)
+
+/// A one-region trail of 24 hours starting at `start`, with the given tampering.
+fn trail_at(start: &str, seed: u64, tampers: &[TamperKind]) -> Trail {
+    let mut spec = spec();
+    spec.start = start.parse().expect("start time");
+    spec.hours = 24;
+    spec.seed = seed;
+    for &kind in tampers {
+        spec.tampers.push(trailcheck_sim::TamperSpec {
+            kind,
+            region: None,
+            hour: None,
+        });
+    }
+    simulate(&spec)
+}
+
+/// A March 2024 archive with a modified log and a deleted digest (a chain break).
+fn archive_2024() -> Trail {
+    trail_at(
+        "2024-03-04T00:00:00Z",
+        1,
+        &[TamperKind::ModifyLog, TamperKind::DeleteDigest],
+    )
+}
+
+/// Two years in one folder: the March 2024 archive, and 24 hours of the same trail in
+/// September 2025 with a deleted and an inserted log. Validation was off in between, so the
+/// chain has a gap of 18 months: a two-year archive without its 17,500 digests.
+fn archive_2024_and_2025() -> Trail {
+    let trail = archive_2024();
+    let later = trail_at(
+        "2025-09-10T00:00:00Z",
+        2,
+        &[TamperKind::DeleteLog, TamperKind::InsertLog],
+    );
+    copy_tree(&later.archive(), &trail.archive());
+    trail
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("dir") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("name"));
+        if path.is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
+}
+
+/// Validates as a new user would: no `--end-time`, so the requested range runs up to now,
+/// years past the archive. Writes the report and its JSON; returns the JSON result.
+fn validate_up_to_now(trail: &Trail, extra: &[&str]) -> (Output, PathBuf, serde_json::Value) {
+    let (archive, keys) = (trail.archive(), trail.keys());
+    let html = trail.dir.path().join("case.html");
+    let json = trail.dir.path().join("case.json");
+    let mut args = vec![
+        "validate",
+        archive.to_str().expect("utf-8"),
+        "--keys",
+        keys.to_str().expect("utf-8"),
+        "--report",
+        html.to_str().expect("utf-8"),
+        "--report-json",
+        json.to_str().expect("utf-8"),
+    ];
+    args.extend_from_slice(extra);
+    let output = trailcheck(trail.dir.path(), &args);
+    let result = serde_json::from_str(&read(&json)).expect("json");
+    (output, html, result)
+}
+
+/// The hour (`2024-03-05 01:00`) and status of every file with tampering or that could not
+/// be verified, from the JSON result.
+fn finding_hours(result: &serde_json::Value) -> Vec<(String, String)> {
+    let files = result["files"].as_array().expect("files");
+    let findings: Vec<(String, String)> = files
+        .iter()
+        .filter(|f| !["intact", "pending"].contains(&f["status"].as_str().expect("status")))
+        .map(|f| {
+            let time = f["time"].as_str().expect("a time");
+            let hour = format!("{} {}:00", &time[..10], &time[11..13]);
+            (hour, f["status"].as_str().expect("status").to_owned())
+        })
+        .collect();
+    assert!(!findings.is_empty(), "the archive holds findings");
+    findings
+}
+
+/// The timeline section of a report page.
+fn timeline_of(page: &str) -> &str {
+    let timeline = &page[page.find("id=\"timeline\"").expect("timeline")..];
+    &timeline[..timeline.find("</section>").expect("end")]
+}
+
+/// Every finding's hour is an hour cell Chromium draws visibly, in a finding's colour, whose
+/// hover names the file's status.
+fn assert_findings_seen_in_chromium(browser: &Path, html: &Path, findings: &[(String, String)]) {
+    let cells = html::timeline_cells(browser, html);
+    assert!(!cells.is_empty(), "no timeline cells laid out");
+    for (hour, status) in findings {
+        let cell = cells
+            .iter()
+            .find(|c| c.title.starts_with(&format!("{hour} UTC:")))
+            .unwrap_or_else(|| panic!("no cell for the {status} file's hour {hour}"));
+        assert!(cell.is_seen(), "{hour} is not visible: {cell:?}");
+        assert!(
+            !["m-intact", "m-uncovered"].contains(&cell.class.as_str()),
+            "{hour} drawn as {}",
+            cell.class
+        );
+        assert!(
+            cell.title.contains(&format!(" {status}")),
+            "{hour}: {}",
+            cell.title
+        );
+    }
+}
+
+#[test]
+fn a_2024_archive_validated_with_no_end_time_shows_its_findings_hours() {
+    let trail = archive_2024();
+    let (output, html, result) = validate_up_to_now(&trail, &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let page = read(&html);
+    let timeline = timeline_of(&page);
+    assert!(!timeline.contains("too long"), "nothing is cut");
+    assert!(
+        timeline.contains("data-from=\"2024-03-03T21:00:00Z\""),
+        "drawn from the archive's first hour, 3 hours before: {}",
+        &timeline[..200]
+    );
+    assert!(timeline.contains("data-cell=\"hour\""));
+    // The requested range, up to today, is still stated where the checks are.
+    let checked = &page[page.find("id=\"checked\"").expect("checked")..];
+    assert!(checked.contains("Time range requested</th><td>2024-03-04T"));
+    let findings = finding_hours(&result);
+    for (hour, _) in &findings {
+        assert!(
+            timeline.contains(&format!("title=\"{hour} UTC: ")),
+            "{hour} drawn"
+        );
+    }
+    match html::chromium() {
+        Some(browser) => assert_findings_seen_in_chromium(&browser, &html, &findings),
+        None => println!("SKIPPED the browser check: TRAILCHECK_TEST_CHROMIUM is not set"),
+    }
+}
+
+#[test]
+fn a_two_year_archive_with_findings_in_both_years_shows_both() {
+    let trail = archive_2024_and_2025();
+    let (output, html, result) = validate_up_to_now(&trail, &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let page = read(&html);
+    let timeline = timeline_of(&page);
+    // Compressed to one cell per day, the whole span drawn, nothing cut.
+    assert!(
+        timeline.contains("data-cell=\"day\""),
+        "{}",
+        &timeline[..300]
+    );
+    assert!(!timeline.contains("too long to draw"));
+    for (day, class) in [("2024-03-04", "m-modified"), ("2025-09-10", "m-deleted")] {
+        assert!(
+            timeline.contains(&format!("<i class=\"{class}\" title=\"{day} UTC (day): ")),
+            "{day} drawn as {class}"
+        );
+    }
+    assert!(timeline.contains("<span class=\"tl-date\">2024-12</span>"));
+    assert!(timeline.contains("Days with findings, hour by hour (2)"));
+    let findings = finding_hours(&result);
+    let years: std::collections::BTreeSet<&str> =
+        findings.iter().map(|(hour, _)| &hour[..4]).collect();
+    assert_eq!(years.into_iter().collect::<Vec<_>>(), ["2024", "2025"]);
+    for (hour, _) in &findings {
+        assert!(
+            timeline.contains(&format!("title=\"{hour} UTC: ")),
+            "{hour} drawn hour by hour"
+        );
+    }
+    match html::chromium() {
+        Some(browser) => assert_findings_seen_in_chromium(&browser, &html, &findings),
+        None => println!("SKIPPED the browser check: TRAILCHECK_TEST_CHROMIUM is not set"),
+    }
+}
+
+#[test]
+fn junit_hours_and_the_results_found_line_lie_inside_the_drawn_timeline() {
+    let trail = archive_2024_and_2025();
+    let (_, html, _) = validate_up_to_now(&trail, &[]);
+    let page = read(&html);
+    let attr = |name: &str| {
+        let at = page.find(&format!("{name}=\"")).expect(name) + name.len() + 2;
+        page[at..at + 20].to_owned()
+    };
+    // The drawn hours run from `first` to `last`, exclusive.
+    let (first, last) = (attr("data-from"), attr("data-to"));
+    let inside = |t: &str| first.as_str() <= t && t < last.as_str();
+
+    let (archive, keys) = (trail.archive(), trail.keys());
+    let args = [
+        "validate",
+        archive.to_str().expect("utf-8"),
+        "--keys",
+        keys.to_str().expect("utf-8"),
+    ];
+    let text = stdout(&trailcheck(trail.dir.path(), &args));
+    let found = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Results found for "))
+        .expect("a results found line");
+    let (from, to) = found
+        .trim_end_matches(':')
+        .split_once(" to ")
+        .expect("a range");
+    assert!(inside(from) && inside(to), "{found} in {first}..{last}");
+
+    let junit = trailcheck(
+        trail.dir.path(),
+        &[&args[..], &["--format", "junit"]].concat(),
+    );
+    let counts = parse_junit(&stdout(&junit));
+    let hours: Vec<String> = counts
+        .case_names
+        .iter()
+        .filter_map(|n| n.strip_suffix(" digest hour"))
+        .map(|h| format!("{}:00:00Z", &h[..13]))
+        .collect();
+    assert_eq!(hours.len(), 48, "{:?}", counts.case_names);
+    for hour in &hours {
+        assert!(inside(hour), "JUnit case {hour} in {first}..{last}");
+    }
+}

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_KEY = REPO / "testdata" / "signing-keys" / "key-a.pem"
+DEFAULT_KEY = REPO / "crates" / "trailcheck-sim" / "signing-keys" / "key-a.pem"
 HOUR = dt.timedelta(hours=1)
 
 

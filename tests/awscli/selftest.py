@@ -31,7 +31,7 @@ import make_fixture  # noqa: E402
 import run_cli  # noqa: E402
 import upload  # noqa: E402
 
-KEYS_DIR = make_fixture.REPO / "testdata" / "signing-keys"
+KEYS_DIR = make_fixture.REPO / "crates" / "trailcheck-sim" / "signing-keys"
 T0 = dt.datetime(2024, 3, 1, tzinfo=dt.timezone.utc)
 HOUR = dt.timedelta(hours=1)
 NO_HASH = "hash value doesn't match"

@@ -25,6 +25,7 @@ pub mod hash;
 pub mod keys;
 pub mod lake;
 pub mod objectkey;
+pub mod periods;
 pub mod signature;
 pub mod store;
 pub mod time;

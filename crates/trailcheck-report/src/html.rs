@@ -19,7 +19,7 @@ use trailcheck_core::hash::Sha256;
 use trailcheck_core::time;
 use trailcheck_core::verdict::{FileKind, FileVerdict, Gap, GapKind, Outcome, Report, Status};
 
-use timeline::{Hour, Mark, Timeline};
+use timeline::{Hour, Mark, Scale, Timeline};
 
 /// What the report shows that the verdict does not hold: how and when the run was made.
 #[derive(Clone, Debug)]
@@ -400,30 +400,60 @@ fn keys_table(out: &mut dyn Write, report: &Report) -> io::Result<()> {
 
 fn timeline_section(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     let timeline = Timeline::build(report);
+    let scale = timeline.scale;
+    let stamp = |hour| timeline::time_of(hour).map_or_else(String::new, time::display);
     writeln!(
         out,
-        "<section id=\"timeline\">\n<h2>Timeline</h2>\n<p class=\"note\">One cell per hour \
-         (UTC), per account and region, coloured by the worst status of the digests and logs \
-         delivered in that hour. Hover over a cell for its files.</p>"
+        "<section id=\"timeline\" data-from=\"{}\" data-to=\"{}\" data-cell=\"{}\">\n\
+         <h2>Timeline</h2>",
+        stamp(timeline.first),
+        stamp(timeline.last + 1),
+        scale.cell_name()
     )?;
-    legend(out)?;
-    if let Some(clip) = timeline.clip {
-        writeln!(
-            out,
-            "<p class=\"warn\">The range is too long to draw: the timeline shows the last {} \
-             days. {} earlier hours are left out, holding {} files that are not intact; the \
-             tables below list every file.</p>",
-            timeline.len / 24,
-            clip.hours_dropped,
-            clip.findings_dropped
-        )?;
-    }
     if timeline.rows.is_empty() {
+        legend(out)?;
         writeln!(
             out,
-            "<p class=\"note\">No file with a time was checked.</p>"
+            "<p class=\"note\">No file with a time was checked.</p>\n</section>"
+        )?;
+        return Ok(());
+    }
+    let when = |hour| {
+        timeline::time_of(hour).map_or_else(String::new, |t| t.format("%Y-%m-%d %H:00").to_string())
+    };
+    let margin = if scale.hourly() {
+        format!(", with {} hours either side", timeline::MARGIN_HOURS)
+    } else {
+        String::new()
+    };
+    writeln!(
+        out,
+        "<p class=\"note\" id=\"drawn\">Drawn from {} to {} UTC ({} hours): the oldest to the \
+         newest digest, log or gap found{margin}. The requested range is under \
+         <a href=\"#checked\">What was checked</a>.</p>",
+        when(timeline.first),
+        when(timeline.last + 1),
+        timeline.len()
+    )?;
+    if scale.hourly() {
+        writeln!(
+            out,
+            "<p class=\"note\">One cell per hour (UTC), per account and region, coloured by \
+             the worst status of the digests and logs delivered in that hour. Hover over a \
+             cell for its files.</p>"
+        )?;
+    } else {
+        writeln!(
+            out,
+            "<p class=\"note\">Too long for one cell per hour: one line per {}, one cell per \
+             {} (UTC), coloured by the worst status of its hours, so no finding is left out. \
+             Hover over a cell for its hours and files. Under each account and region, every \
+             day with tampering or an unverifiable file is drawn again hour by hour.</p>",
+            scale.line_name(),
+            scale.cell_name()
         )?;
     }
+    legend(out)?;
     for row in &timeline.rows {
         timeline_row(out, &timeline, row)?;
     }
@@ -447,125 +477,254 @@ fn legend(out: &mut dyn Write) -> io::Result<()> {
     )
 }
 
-/// Up to a month, one line per day of 24 larger cells; beyond, one line per week.
-const DAY_LINES_UP_TO: i64 = 31 * 24;
+/// Days drawn again hour by hour under one row, at most: a chain break over months would
+/// otherwise repeat the compressed picture at length; the tables list every file anyway.
+const MAX_ZOOM_DAYS: usize = 62;
 
 fn timeline_row(out: &mut dyn Write, timeline: &Timeline, row: &timeline::Row) -> io::Result<()> {
-    let findings = row
-        .hours
-        .iter()
-        .filter(|h| h.mark() > Mark::NotCovered)
-        .count();
+    // Gap hours apart from tampering: a year with logging off is not a year of tampering.
+    let (mut proven, mut gaps, mut pending) = (0, 0, 0);
+    for (_, mark) in row.finding_hours() {
+        match mark {
+            Mark::Gap => gaps += 1,
+            Mark::Pending => pending += 1,
+            _ => proven += 1,
+        }
+    }
+    let mut parts = vec![format!(
+        "{proven} of {} hours with tampering or unverifiable files",
+        timeline.len()
+    )];
+    if gaps > 0 {
+        parts.push(format!("{gaps} in gaps"));
+    }
+    if pending > 0 {
+        parts.push(format!("{pending} pending"));
+    }
     writeln!(
         out,
-        "<div class=\"tl-row\">\n<h3>Account {} · {}<span class=\"small\">{} of {} hours \
-         with findings</span></h3>",
+        "<div class=\"tl-row\">\n<h3>Account {} · {}<span class=\"small\">{}</span></h3>",
         Esc(&row.account),
         Esc(&row.region),
-        findings,
-        row.hours.len()
+        parts.join(" · ")
     )?;
-    let line_hours: i64 = if timeline.len <= DAY_LINES_UP_TO {
-        24
-    } else {
-        168
-    };
-    let kind = if line_hours == 24 { "day" } else { "week" };
-    writeln!(out, "<div class=\"tl tl-{kind}\">")?;
-    timeline_head(out, line_hours)?;
-    let last = timeline.first + timeline.len - 1;
-    let mut start = line_start(timeline.first, line_hours);
-    while start <= last {
-        timeline_line(out, timeline, row, start, line_hours)?;
-        start += line_hours;
+    let scale = timeline.scale;
+    writeln!(out, "<div class=\"tl {}\">", scale.class())?;
+    timeline_head(out, scale)?;
+    for start in scale.lines(timeline.first, timeline.last) {
+        timeline_line(out, timeline, row, scale, start)?;
     }
-    writeln!(out, "</div>\n</div>")
-}
-
-fn timeline_head(out: &mut dyn Write, line_hours: i64) -> io::Result<()> {
-    write!(
-        out,
-        "<div class=\"tl-head\"><span class=\"tl-date\">UTC</span>"
-    )?;
-    if line_hours == 24 {
-        for h in 0..24 {
-            write!(out, "<span class=\"h\">{h:02}</span>")?;
-        }
-    } else {
-        for day in ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] {
-            write!(out, "<span class=\"h\">{day}</span>")?;
-        }
+    writeln!(out, "</div>")?;
+    if !scale.hourly() {
+        zoom(out, timeline, row)?;
     }
     writeln!(out, "</div>")
 }
 
-/// The first hour of the line holding `hour`: midnight UTC, or Monday midnight for weeks.
-fn line_start(hour: i64, line_hours: i64) -> i64 {
-    let day = hour.div_euclid(24);
-    if line_hours == 24 {
-        return day * 24;
+/// The days of a compressed row that hold tampering or an unverifiable file, hour by hour,
+/// so each such hour stays visible on its own.
+fn zoom(out: &mut dyn Write, timeline: &Timeline, row: &timeline::Row) -> io::Result<()> {
+    let mut days: Vec<i64> = row
+        .finding_hours()
+        .filter(|&(_, mark)| mark.zoomed())
+        .map(|(h, _)| h.div_euclid(24))
+        .collect();
+    days.dedup();
+    if days.is_empty() {
+        return Ok(());
     }
-    // 1970-01-01 was a Thursday: three days after a Monday.
-    let monday = day - (day + 3).rem_euclid(7);
-    monday * 24
+    writeln!(
+        out,
+        "<div class=\"tl-zoom\">\n<h4>Days with findings, hour by hour ({})</h4>\n\
+         <div class=\"tl tl-day\">",
+        days.len()
+    )?;
+    timeline_head(out, Scale::DayOfHours)?;
+    for &day in days.iter().take(MAX_ZOOM_DAYS) {
+        timeline_line(out, timeline, row, Scale::DayOfHours, day * 24)?;
+    }
+    writeln!(out, "</div>")?;
+    if days.len() > MAX_ZOOM_DAYS {
+        writeln!(
+            out,
+            "<p class=\"note\">{} more days with findings are marked above but not drawn \
+             again here; the tables below list every file.</p>",
+            days.len() - MAX_ZOOM_DAYS
+        )?;
+    }
+    writeln!(out, "</div>")
+}
+
+fn timeline_head(out: &mut dyn Write, scale: Scale) -> io::Result<()> {
+    write!(
+        out,
+        "<div class=\"tl-head\"><span class=\"tl-date\">UTC</span>"
+    )?;
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    match scale {
+        Scale::DayOfHours => {
+            for h in 0..24 {
+                write!(out, "<span class=\"h\">{h:02}</span>")?;
+            }
+        }
+        Scale::WeekOfHours => {
+            for day in ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] {
+                write!(out, "<span class=\"h\">{day}</span>")?;
+            }
+        }
+        Scale::MonthOfDays => {
+            for d in 1..=31 {
+                write!(out, "<span class=\"h\">{d}</span>")?;
+            }
+        }
+        Scale::YearOfWeeks => {
+            for w in 1..=53 {
+                let label = if w % 4 == 1 {
+                    format!("w{w}")
+                } else {
+                    String::new()
+                };
+                write!(out, "<span class=\"h\">{label}</span>")?;
+            }
+        }
+        Scale::YearOfMonths => {
+            for m in MONTHS {
+                write!(out, "<span class=\"h\">{m}</span>")?;
+            }
+        }
+    }
+    writeln!(out, "</div>")
 }
 
 fn timeline_line(
     out: &mut dyn Write,
     timeline: &Timeline,
     row: &timeline::Row,
+    scale: Scale,
     start: i64,
-    line_hours: i64,
 ) -> io::Result<()> {
-    let date = DateTime::from_timestamp(start * 3600, 0).map_or_else(String::new, |d| {
-        format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+    let date = timeline::time_of(start).map_or_else(String::new, |d| match scale {
+        Scale::DayOfHours | Scale::WeekOfHours => {
+            format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+        }
+        Scale::MonthOfDays => format!("{:04}-{:02}", d.year(), d.month()),
+        Scale::YearOfWeeks | Scale::YearOfMonths => format!("{:04}", d.year()),
     });
     write!(
         out,
         "<div class=\"tl-line\"><span class=\"tl-date\">{date}</span>"
     )?;
-    for h in start..start + line_hours {
-        let index = h - timeline.first;
-        let hour = usize::try_from(index).ok().and_then(|i| row.hours.get(i));
-        match (hour, timeline.time_of(index)) {
-            (Some(hour), Some(at)) => write!(
+    for (from, to) in scale.cells(start) {
+        if scale.hourly() {
+            match (timeline.contains(from), timeline::time_of(from)) {
+                (true, Some(at)) => {
+                    let hour = row.hours.get(&from);
+                    let mark = row.mark(from);
+                    write!(
+                        out,
+                        "<i class=\"{}\" title=\"{}\"></i>",
+                        mark.class(),
+                        hover(hour, mark, at, timeline.outside_request(from))
+                    )?;
+                }
+                _ => write!(out, "<i class=\"x\"></i>")?,
+            }
+            continue;
+        }
+        match row.summary(timeline, from, to) {
+            Some(summary) => write!(
                 out,
                 "<i class=\"{}\" title=\"{}\"></i>",
-                hour.mark().class(),
-                hover(hour, at)
+                summary.worst.class(),
+                summary_hover(&summary, scale, from, to)
             )?,
-            _ => write!(out, "<i class=\"x\"></i>")?,
+            None => write!(out, "<i class=\"x\"></i>")?,
         }
     }
     writeln!(out, "</div>")
 }
 
 /// A cell's hover text: the hour, its mark, and what it holds, one fact a line.
-fn hover(hour: &Hour, at: DateTime<Utc>) -> String {
-    let mut text = format!(
-        "{} UTC: {}",
-        at.format("%Y-%m-%d %H:00"),
-        hour.mark().label()
-    );
-    for (kind, name) in [(FileKind::Digest, "digests"), (FileKind::Log, "logs")] {
-        let counts: Vec<String> = Status::ALL
-            .into_iter()
-            .rev()
-            .filter_map(|s| hour.counts.get(&(kind, s)).map(|n| format!("{n} {s}")))
-            .collect();
-        if !counts.is_empty() {
-            let _ = write!(text, "&#10;{name}: {}", counts.join(", "));
-        }
-    }
-    match hour.gap {
+fn hover(hour: Option<&Hour>, mark: Mark, at: DateTime<Utc>, outside_request: bool) -> String {
+    let mut text = format!("{} UTC: {}", at.format("%Y-%m-%d %H:00"), mark.label());
+    let empty = std::collections::BTreeMap::new();
+    let counts = hour.map_or(&empty, |h| &h.counts);
+    file_counts(&mut text, counts);
+    match hour.and_then(|h| h.gap) {
         Some(GapKind::ChainBreak) => text.push_str("&#10;in a chain break: digests deleted"),
         Some(GapKind::Gap) => text.push_str("&#10;in a gap: no digests were written"),
         None => {}
     }
-    match hour.mark() {
+    match mark {
         Mark::NotCovered => text.push_str("&#10;no digest covers this hour"),
-        Mark::Intact if hour.counts.is_empty() => text.push_str("&#10;no files delivered"),
+        Mark::Intact if counts.is_empty() => text.push_str("&#10;no files delivered"),
         _ => {}
+    }
+    if outside_request {
+        text.push_str("&#10;outside the requested range");
+    }
+    text
+}
+
+/// Appends a line per kind: `digests: 1 modified, 23 intact`.
+fn file_counts(text: &mut String, counts: &std::collections::BTreeMap<(FileKind, Status), u32>) {
+    for (kind, name) in [(FileKind::Digest, "digests"), (FileKind::Log, "logs")] {
+        let line: Vec<String> = Status::ALL
+            .into_iter()
+            .rev()
+            .filter_map(|s| counts.get(&(kind, s)).map(|n| format!("{n} {s}")))
+            .collect();
+        if !line.is_empty() {
+            let _ = write!(text, "&#10;{name}: {}", line.join(", "));
+        }
+    }
+}
+
+/// Hours with findings named in one compressed cell's hover text, at most.
+const HOVER_FINDINGS: usize = 8;
+
+/// A compressed cell's hover text: its days, worst mark, hours per mark, files, and the
+/// hours that hold findings.
+fn summary_hover(summary: &timeline::Summary, scale: Scale, from: i64, to: i64) -> String {
+    let day = |hour: i64| {
+        timeline::time_of(hour).map_or_else(String::new, |t| t.format("%Y-%m-%d").to_string())
+    };
+    let days = if to - from <= 24 {
+        day(from)
+    } else {
+        format!("{} to {}", day(from), day(to - 1))
+    };
+    let mut text = format!(
+        "{days} UTC ({}): {}",
+        scale.cell_name(),
+        summary.worst.label()
+    );
+    let hours: Vec<String> = Mark::LEGEND
+        .into_iter()
+        .filter_map(|m| summary.hours.get(&m).map(|n| format!("{n} {}", m.label())))
+        .collect();
+    let _ = write!(text, "&#10;hours: {}", hours.join(", "));
+    file_counts(&mut text, &summary.counts);
+    if !summary.findings.is_empty() {
+        let named: Vec<String> = summary
+            .findings
+            .iter()
+            .take(HOVER_FINDINGS)
+            .filter_map(|&(h, mark)| {
+                let t = timeline::time_of(h)?;
+                Some(format!("{} {}", t.format("%Y-%m-%d %H:00"), mark.label()))
+            })
+            .collect();
+        let _ = write!(text, "&#10;hours with findings: {}", named.join(", "));
+        if summary.findings.len() > HOVER_FINDINGS {
+            let _ = write!(
+                text,
+                " and {} more",
+                summary.findings.len() - HOVER_FINDINGS
+            );
+        }
     }
     text
 }
@@ -816,19 +975,5 @@ mod tests {
         assert!(page.contains("Nothing was checked"));
         assert!(page.contains("No file with a time was checked."));
         assert!(page.ends_with("</html>\n"));
-    }
-
-    #[test]
-    fn weeks_start_on_monday() {
-        // 2026-11-02 is a Monday.
-        let monday = chrono::NaiveDate::from_ymd_opt(2026, 11, 2)
-            .unwrap()
-            .and_hms_opt(0, 0, 0)
-            .unwrap()
-            .and_utc();
-        let h = monday.timestamp() / 3600;
-        assert_eq!(line_start(h + 5 * 24 + 7, 168), h);
-        assert_eq!(line_start(h + 7, 24), h);
-        assert_eq!(line_start(h - 1, 168), h - 168);
     }
 }

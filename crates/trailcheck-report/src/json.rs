@@ -25,6 +25,12 @@ pub(super) fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io
     out.flush()
 }
 
+/// One file as `files[]` lists it, for other documents that list files the same way
+/// (`events --format json` lists the logs its rows leave out).
+pub(super) fn file_value(file: &FileVerdict) -> serde_json::Value {
+    serde_json::to_value(File::new(file)).unwrap_or(serde_json::Value::Null)
+}
+
 #[derive(Serialize)]
 struct Document<'a> {
     version: u32,

@@ -56,6 +56,11 @@ pub fn text(
     text::render(report, opts, out, err)
 }
 
+/// One file as the JSON output's `files[]` lists it: the same fields, the same words.
+pub fn json_file(file: &trailcheck_core::verdict::FileVerdict) -> serde_json::Value {
+    json::file_value(file)
+}
+
 /// One compact JSON object listing every file, gap and key; the schema is in the README.
 pub fn json(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Result<()> {
     json::render(report, opts, out)

@@ -7,16 +7,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 
 use trailcheck_core::verdict::{Cause, FileKind, FileVerdict, GapKind, Report, Status};
 
 const HOUR: i64 = 3600;
-/// A year and a day of hours: the longest timeline drawn.
-pub const MAX_HOURS: i64 = 366 * 24;
-/// The most cells drawn over all rows, so an organization trail with many accounts still
-/// makes a file a browser opens; past it the timeline keeps the most recent hours.
-pub const MAX_CELLS: i64 = 400_000;
 
 /// What one hour cell shows, ordered from best to worst so that the worst is `max`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -93,6 +88,16 @@ impl Mark {
         }
     }
 
+    /// Marks drawn again hour by hour when the timeline is compressed: tampering and what
+    /// could not be proven. A gap or pending logs read well enough in coarse cells, and the
+    /// gaps table gives their exact times.
+    pub fn zoomed(self) -> bool {
+        matches!(
+            self,
+            Mark::Unverifiable | Mark::Unreferenced | Mark::Moved | Mark::Deleted | Mark::Modified
+        )
+    }
+
     /// A file's own mark. A log judged unverifiable because it fell in a gap shows as gap,
     /// so the whole gap reads as one.
     fn of(file: &FileVerdict) -> Mark {
@@ -109,7 +114,7 @@ impl Mark {
     }
 }
 
-/// One hour of one row.
+/// One hour of one row: what a per-hour aggregate holds, and all the timeline needs of it.
 #[derive(Clone, Debug, Default)]
 pub struct Hour {
     /// The worst of the hour's files and gaps; `None` until [`finish`] settles it.
@@ -142,108 +147,111 @@ impl Hour {
     }
 }
 
-/// One account and region.
+/// One account and region: its hours that hold a file, a digest's cover or a gap. An hour
+/// absent from `hours` is "not covered", so memory follows what the archive holds, not the
+/// length of the span drawn.
 #[derive(Clone, Debug)]
 pub struct Row {
     pub account: String,
     pub region: String,
-    /// `hours[i]` is the hour `Timeline::first + i`.
-    pub hours: Vec<Hour>,
-}
-
-/// Hours left out when the range is too long to draw.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Clip {
-    pub hours_dropped: i64,
-    /// Files that are not intact among those left out; the tables still list them.
-    pub findings_dropped: usize,
+    /// By hour, counted since 1970-01-01T00:00Z.
+    pub hours: BTreeMap<i64, Hour>,
 }
 
 /// Every row over the same hours.
 #[derive(Clone, Debug)]
 pub struct Timeline {
-    /// The first cell's hour, counted in hours since 1970-01-01T00:00Z.
+    /// The first hour drawn, counted in hours since 1970-01-01T00:00Z.
     pub first: i64,
-    /// Hours per row.
-    pub len: i64,
+    /// The last hour drawn (inclusive).
+    pub last: i64,
     pub rows: Vec<Row>,
-    pub clip: Option<Clip>,
+    /// How lines and cells divide the hours.
+    pub scale: Scale,
+    /// The requested range in hours, to say which drawn hours lie outside it.
+    requested: (Option<i64>, Option<i64>),
 }
 
+/// Hours drawn before the oldest and after the newest thing found, so the reader sees where
+/// the evidence begins and ends, and the hour a pending log's digest is due in is drawn.
+pub const MARGIN_HOURS: i64 = 3;
+
 impl Timeline {
-    /// The cells from the requested start to the requested end, widened to every file's
-    /// time, and clipped to the most recent [`MAX_HOURS`] (fewer with many rows).
+    /// The cells over the span the evidence covers: the oldest to the newest file, gap or
+    /// found digest period, with [`MARGIN_HOURS`] either side when drawn hour by hour. The
+    /// requested range plays no part: an archive from 2024 validated up to today is drawn
+    /// over 2024, not over the empty year before today.
     pub fn build(report: &Report) -> Timeline {
         let keys = row_keys(report);
-        let Some((first, last)) = span(report) else {
+        let requested = (
+            report.requested_start.map(hour_of),
+            report.requested_end.map(hour_of),
+        );
+        let Some((found_first, found_last)) = span(report) else {
             return Timeline {
                 first: 0,
-                len: 0,
+                last: -1,
                 rows: Vec::new(),
-                clip: None,
+                scale: Scale::DayOfHours,
+                requested,
             };
         };
-        let row_count = i64::try_from(keys.len()).unwrap_or(i64::MAX).max(1);
-        let most = MAX_HOURS.min(MAX_CELLS / row_count).max(24);
-        let (first, clip) = if last - first + 1 > most {
-            let kept = last - most + 1;
-            let clip = Clip {
-                hours_dropped: kept - first,
-                findings_dropped: report
-                    .files
-                    .iter()
-                    .filter(|f| f.status != Status::Intact)
-                    .filter(|f| f.time.is_some_and(|t| hour_of(t) < kept))
-                    .count(),
-            };
-            (kept, Some(clip))
-        } else {
-            (first, None)
-        };
+        let rows = i64::try_from(keys.len()).unwrap_or(i64::MAX).max(1);
+        let scale = Scale::fitting(found_first - MARGIN_HOURS, found_last + MARGIN_HOURS, rows);
+        // A compressed cell is the worst of its hours: margin hours, never covered, would
+        // turn the first and last cells grey.
+        let margin = if scale.hourly() { MARGIN_HOURS } else { 0 };
         let mut timeline = Timeline {
-            first,
-            len: last - first + 1,
+            first: found_first - margin,
+            last: found_last + margin,
             rows: keys
                 .into_iter()
                 .map(|(account, region)| Row {
                     account,
                     region,
-                    hours: vec![Hour::default(); usize::try_from(last - first + 1).unwrap_or(0)],
+                    hours: BTreeMap::new(),
                 })
                 .collect(),
-            clip,
+            scale,
+            requested,
         };
         timeline.add_files(report);
         timeline.add_gaps(report);
-        for hour in timeline.rows.iter_mut().flat_map(|r| r.hours.iter_mut()) {
+        for hour in timeline.rows.iter_mut().flat_map(|r| r.hours.values_mut()) {
             hour.finish();
         }
         timeline
     }
 
-    /// The start of the hour a cell shows.
-    pub fn time_of(&self, index: i64) -> Option<DateTime<Utc>> {
-        DateTime::from_timestamp((self.first + index) * HOUR, 0)
+    /// Hours drawn per row.
+    pub fn len(&self) -> i64 {
+        (self.last - self.first + 1).max(0)
+    }
+
+    pub fn contains(&self, hour: i64) -> bool {
+        (self.first..=self.last).contains(&hour)
+    }
+
+    /// True for a drawn hour outside the requested range (a margin hour).
+    pub fn outside_request(&self, hour: i64) -> bool {
+        let (start, end) = self.requested;
+        start.is_some_and(|s| hour < s) || end.is_some_and(|e| hour > e)
     }
 
     fn add_files(&mut self, report: &Report) {
         for file in &report.files {
             let Some(time) = file.time else { continue };
-            let (first, len) = (self.first, self.len);
             let Some(row) = self.row_mut(file.account.as_deref(), file.region.as_deref()) else {
                 continue;
             };
-            if let Some(hour) = cell(row, first, len, hour_of(time)) {
-                *hour.counts.entry((file.kind, file.status)).or_insert(0) += 1;
-                hour.raise(Mark::of(file));
-            }
+            let hour = row.hours.entry(hour_of(time)).or_default();
+            *hour.counts.entry((file.kind, file.status)).or_insert(0) += 1;
+            hour.raise(Mark::of(file));
             // A digest speaks for the hour before its end time: logs delivered then.
             if file.kind == FileKind::Digest {
                 let from = time.timestamp() - HOUR;
                 for h in hours_mostly_inside(from, time.timestamp()) {
-                    if let Some(hour) = cell(row, first, len, h) {
-                        hour.covered = true;
-                    }
+                    row.hours.entry(h).or_default().covered = true;
                 }
             }
         }
@@ -251,7 +259,6 @@ impl Timeline {
 
     fn add_gaps(&mut self, report: &Report) {
         for gap in &report.gaps {
-            let (first, len) = (self.first, self.len);
             let chain = &gap.chain;
             let Some(row) = self.row_mut(Some(&chain.account), Some(&chain.region)) else {
                 continue;
@@ -261,10 +268,9 @@ impl Timeline {
                 GapKind::ChainBreak => Mark::Deleted,
             };
             for h in hours_mostly_inside(gap.from.timestamp(), gap.to.timestamp()) {
-                if let Some(hour) = cell(row, first, len, h) {
-                    hour.gap = hour.gap.max(Some(gap.kind));
-                    hour.raise(mark);
-                }
+                let hour = row.hours.entry(h).or_default();
+                hour.gap = hour.gap.max(Some(gap.kind));
+                hour.raise(mark);
             }
         }
     }
@@ -275,6 +281,273 @@ impl Timeline {
             .iter_mut()
             .find(|r| r.account == account && r.region == region)
     }
+}
+
+impl Row {
+    /// The mark of one hour; an hour nothing touched is not covered.
+    pub fn mark(&self, hour: i64) -> Mark {
+        self.hours.get(&hour).map_or(Mark::NotCovered, Hour::mark)
+    }
+
+    /// The worst of the hours `from..to` of `timeline`'s span, with how many hours have each
+    /// mark, and the hours that hold a finding, oldest first. `None` when no hour of the
+    /// range is drawn.
+    pub fn summary(&self, timeline: &Timeline, from: i64, to: i64) -> Option<Summary> {
+        let (from, to) = (from.max(timeline.first), to.min(timeline.last + 1));
+        if from >= to {
+            return None;
+        }
+        let mut summary = Summary {
+            worst: Mark::Intact,
+            hours: BTreeMap::new(),
+            counts: BTreeMap::new(),
+            findings: Vec::new(),
+        };
+        let mut touched = 0;
+        for (&h, hour) in self.hours.range(from..to) {
+            touched += 1;
+            let mark = hour.mark();
+            *summary.hours.entry(mark).or_insert(0) += 1;
+            for (&key, &n) in &hour.counts {
+                *summary.counts.entry(key).or_insert(0) += n;
+            }
+            if mark > Mark::NotCovered {
+                summary.findings.push((h, mark));
+            }
+        }
+        let untouched = to - from - touched;
+        if untouched > 0 {
+            *summary.hours.entry(Mark::NotCovered).or_insert(0) += untouched;
+        }
+        summary.worst = summary
+            .hours
+            .keys()
+            .copied()
+            .max()
+            .unwrap_or(Mark::NotCovered);
+        Some(summary)
+    }
+
+    /// Hours of the row that hold a finding (worse than "not covered").
+    pub fn finding_hours(&self) -> impl Iterator<Item = (i64, Mark)> + '_ {
+        self.hours
+            .iter()
+            .map(|(&h, hour)| (h, hour.mark()))
+            .filter(|&(_, mark)| mark > Mark::NotCovered)
+    }
+}
+
+/// Several hours seen as one cell: the worst mark, as every cell shows, and what it hides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    pub worst: Mark,
+    /// How many hours have each mark.
+    pub hours: BTreeMap<Mark, i64>,
+    /// Files by kind and status, over all the hours.
+    pub counts: BTreeMap<(FileKind, Status), u32>,
+    /// Each hour worse than "not covered", oldest first.
+    pub findings: Vec<(i64, Mark)>,
+}
+
+/// How one row's hours are laid out: lines of cells, finest first. A line is a day, week,
+/// month or year; a cell is an hour, day, week or month and shows the worst of its hours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scale {
+    /// One line per day, one cell per hour: up to [`Scale::lines_allowed`] days.
+    DayOfHours,
+    /// One line per week (Monday first), one cell per hour.
+    WeekOfHours,
+    /// One line per month, one cell per day.
+    MonthOfDays,
+    /// One line per year, one cell per week (the weeks whose Monday falls in the year).
+    YearOfWeeks,
+    /// One line per year, one cell per month: the last resort, for many rows over decades.
+    YearOfMonths,
+}
+
+/// The most cells drawn over all rows, so an organization trail with many accounts still
+/// makes a file a browser opens; past it the timeline takes a coarser scale. The coarsest
+/// scale is drawn whatever its size: a finding is never left out of the picture.
+pub const MAX_CELLS: i64 = 400_000;
+
+impl Scale {
+    const ALL: [Scale; 5] = [
+        Scale::DayOfHours,
+        Scale::WeekOfHours,
+        Scale::MonthOfDays,
+        Scale::YearOfWeeks,
+        Scale::YearOfMonths,
+    ];
+
+    /// The most lines a row may take at this scale: a month of days, a year of weeks, four
+    /// years of months, so one row stays on a printed page or two.
+    fn lines_allowed(self) -> i64 {
+        match self {
+            Scale::DayOfHours => 31,
+            Scale::WeekOfHours => 54,
+            Scale::MonthOfDays => 48,
+            Scale::YearOfWeeks | Scale::YearOfMonths => i64::MAX,
+        }
+    }
+
+    /// The finest scale that draws the hours `first..=last` of `rows` rows within the
+    /// limits of lines per row and cells in all.
+    pub fn fitting(first: i64, last: i64, rows: i64) -> Scale {
+        Scale::ALL
+            .into_iter()
+            .find(|scale| {
+                let lines = scale.lines(first, last).count();
+                let lines = i64::try_from(lines).unwrap_or(i64::MAX);
+                let cells = lines.saturating_mul(scale.cells_per_line());
+                lines <= scale.lines_allowed() && cells.saturating_mul(rows) <= MAX_CELLS
+            })
+            .unwrap_or(Scale::YearOfMonths)
+    }
+
+    /// True when every cell is one hour.
+    pub fn hourly(self) -> bool {
+        matches!(self, Scale::DayOfHours | Scale::WeekOfHours)
+    }
+
+    /// The most cells a line holds.
+    pub fn cells_per_line(self) -> i64 {
+        match self {
+            Scale::DayOfHours => 24,
+            Scale::WeekOfHours => 168,
+            Scale::MonthOfDays => 31,
+            Scale::YearOfWeeks => 53,
+            Scale::YearOfMonths => 12,
+        }
+    }
+
+    /// The CSS class of the lines, also what tests look for.
+    pub fn class(self) -> &'static str {
+        match self {
+            Scale::DayOfHours => "tl-day",
+            Scale::WeekOfHours => "tl-week",
+            Scale::MonthOfDays => "tl-month",
+            Scale::YearOfWeeks => "tl-year-w",
+            Scale::YearOfMonths => "tl-year-m",
+        }
+    }
+
+    /// The start hour of each line that holds an hour of `first..=last`.
+    pub fn lines(self, first: i64, last: i64) -> impl Iterator<Item = i64> {
+        let mut next = (first <= last).then(|| self.line_start(first));
+        std::iter::from_fn(move || {
+            let start = next.filter(|&s| s <= last)?;
+            next = self.line_end(start);
+            Some(start)
+        })
+    }
+
+    /// The first hour of the line holding `hour`.
+    fn line_start(self, hour: i64) -> i64 {
+        let day = hour.div_euclid(24);
+        match self {
+            Scale::DayOfHours => day * 24,
+            Scale::WeekOfHours => monday(day) * 24,
+            Scale::MonthOfDays => month_start(day, 1) * 24,
+            // The line of a year starts at the first Monday in it, for whole week cells.
+            Scale::YearOfWeeks => {
+                let jan1 = month_start(day, 12);
+                let first_monday = monday(jan1 + 6);
+                if day >= first_monday {
+                    first_monday * 24
+                } else {
+                    monday(month_start(jan1 - 1, 12) + 6) * 24
+                }
+            }
+            Scale::YearOfMonths => month_start(day, 12) * 24,
+        }
+    }
+
+    /// The first hour after the line starting at `start`; `None` past chrono's calendar.
+    fn line_end(self, start: i64) -> Option<i64> {
+        let day = start.div_euclid(24);
+        Some(match self {
+            Scale::DayOfHours => start + 24,
+            Scale::WeekOfHours => start + 168,
+            Scale::MonthOfDays => add_months(day, 1)? * 24,
+            Scale::YearOfWeeks => monday(add_months(month_start(day, 12), 12)? + 6) * 24,
+            Scale::YearOfMonths => add_months(day, 12)? * 24,
+        })
+    }
+
+    /// The cells of the line starting at `start`, each as its hours `from..to`.
+    pub fn cells(self, start: i64) -> Vec<(i64, i64)> {
+        let Some(end) = self.line_end(start) else {
+            return Vec::new();
+        };
+        let step = |from: i64| -> Option<i64> {
+            Some(match self {
+                Scale::DayOfHours | Scale::WeekOfHours => from + 1,
+                Scale::MonthOfDays => from + 24,
+                Scale::YearOfWeeks => from + 168,
+                Scale::YearOfMonths => add_months(from.div_euclid(24), 1)? * 24,
+            })
+        };
+        let mut cells = Vec::new();
+        let mut from = start;
+        while from < end {
+            let Some(to) = step(from) else { break };
+            cells.push((from, to.min(end)));
+            from = to;
+        }
+        cells
+    }
+
+    /// The words for one cell in the legend and the caption.
+    pub fn cell_name(self) -> &'static str {
+        match self {
+            Scale::DayOfHours | Scale::WeekOfHours => "hour",
+            Scale::MonthOfDays => "day",
+            Scale::YearOfWeeks => "week",
+            Scale::YearOfMonths => "month",
+        }
+    }
+
+    pub fn line_name(self) -> &'static str {
+        match self {
+            Scale::DayOfHours => "day",
+            Scale::WeekOfHours => "week",
+            Scale::MonthOfDays => "month",
+            Scale::YearOfWeeks | Scale::YearOfMonths => "year",
+        }
+    }
+}
+
+/// The Monday on or before a day (days since 1970-01-01, a Thursday).
+fn monday(day: i64) -> i64 {
+    day - (day + 3).rem_euclid(7)
+}
+
+fn date_of(day: i64) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(i32::try_from(day.checked_add(EPOCH_CE_DAYS)?).ok()?)
+}
+
+fn day_of(date: NaiveDate) -> i64 {
+    i64::from(date.num_days_from_ce()) - EPOCH_CE_DAYS
+}
+
+/// Days from 0001-01-01 to 1970-01-01, for chrono's day numbers.
+const EPOCH_CE_DAYS: i64 = 719_163;
+
+/// The first day of the month (`months` = 1) or year (`months` = 12) holding `day`.
+fn month_start(day: i64, months: u32) -> i64 {
+    match date_of(day) {
+        Some(d) => {
+            let month = if months == 12 { 1 } else { d.month() };
+            NaiveDate::from_ymd_opt(d.year(), month, 1).map_or(day, day_of)
+        }
+        None => day,
+    }
+}
+
+/// The first of the month `months` after the month or year starting on `day`.
+fn add_months(day: i64, months: u32) -> Option<i64> {
+    let date = date_of(day)?.checked_add_months(Months::new(months))?;
+    Some(day_of(date))
 }
 
 /// The row of a file whose key names no account or region.
@@ -293,31 +566,37 @@ fn row_keys(report: &Report) -> BTreeSet<(String, String)> {
     files.chain(gaps).collect()
 }
 
-/// The first and last hour to draw, or `None` when there is no time at all.
+/// The first and last hour the evidence covers: every file's time (and a digest's hour before
+/// it, which it covers), every gap, and the found range of the authentic digests. `None` when
+/// there is no time at all.
 fn span(report: &Report) -> Option<(i64, i64)> {
-    let times = report
+    let covered = |f: &FileVerdict| match (f.kind, f.time) {
+        (FileKind::Digest, Some(t)) => Some(t - chrono::Duration::hours(1)),
+        _ => None,
+    };
+    let files = report
         .files
         .iter()
-        .filter_map(|f| f.time)
-        .chain(report.requested_start)
-        .chain(report.requested_end)
-        .map(hour_of);
-    let first = times.clone().min()?;
-    let last = times.max()?;
+        .flat_map(|f| [f.time, covered(f)])
+        .flatten();
+    let gaps = report.gaps.iter().flat_map(|g| [g.from, g.to]);
+    let found = report.found.into_iter().flat_map(|(s, e)| [s, e]);
+    let times = files.chain(gaps).chain(found).map(hour_of);
+    let (first, last) = times.fold(None, |acc: Option<(i64, i64)>, h| match acc {
+        None => Some((h, h)),
+        Some((a, b)) => Some((a.min(h), b.max(h))),
+    })?;
     Some((first, last))
-}
-
-fn cell(row: &mut Row, first: i64, len: i64, hour: i64) -> Option<&mut Hour> {
-    let index = hour - first;
-    if !(0..len).contains(&index) {
-        return None;
-    }
-    row.hours.get_mut(usize::try_from(index).ok()?)
 }
 
 /// The hour a time falls in, counted since the epoch.
 pub fn hour_of(time: DateTime<Utc>) -> i64 {
     time.timestamp().div_euclid(HOUR)
+}
+
+/// The start of an hour counted since the epoch.
+pub fn time_of(hour: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(hour.checked_mul(HOUR)?, 0)
 }
 
 /// The hours that the half-open period `[from, to)` (in seconds) overlaps.
@@ -374,10 +653,11 @@ mod tests {
         file(FileKind::Log, time, status, Cause::Verified)
     }
 
+    /// The marks of the one row, from the first hour drawn to the last.
     fn marks(report: &Report) -> Vec<Mark> {
         let t = Timeline::build(report);
         assert_eq!(t.rows.len(), 1);
-        t.rows[0].hours.iter().map(Hour::mark).collect()
+        (t.first..=t.last).map(|h| t.rows[0].mark(h)).collect()
     }
 
     fn report(files: Vec<FileVerdict>) -> Report {
@@ -387,6 +667,32 @@ mod tests {
             files,
             ..Report::default()
         }
+    }
+
+    fn chain() -> ChainId {
+        ChainId {
+            account: "111122223333".to_owned(),
+            region: "us-east-1".to_owned(),
+            trail: "t".to_owned(),
+            home_region: "us-east-1".to_owned(),
+            organization: None,
+            backfill: false,
+        }
+    }
+
+    fn hole(kind: GapKind, from: DateTime<Utc>, to: DateTime<Utc>) -> Gap {
+        Gap {
+            kind,
+            chain: chain(),
+            bucket: "b".to_owned(),
+            from,
+            to,
+            missing_digests: None,
+        }
+    }
+
+    fn hour_at(y: i32, mo: u32, d: u32, h: u32) -> i64 {
+        hour_of(Utc.with_ymd_and_hms(y, mo, d, h, 0, 0).unwrap())
     }
 
     #[test]
@@ -422,10 +728,17 @@ mod tests {
             log(at(2, 30, 0), Status::Pending),
         ]);
         r.files.push(log(at(5, 1, 0), Status::Pending));
+        let t = Timeline::build(&r);
+        // The oldest thing found is the first digest's hour (01:00), the newest the pending
+        // log (05:00); three hours of margin either side.
         assert_eq!(
-            marks(&r),
+            (t.first, t.last),
+            (hour_of(at(1, 0, 0)) - 3, hour_of(at(5, 0, 0)) + 3)
+        );
+        let m = marks(&r);
+        assert_eq!(
+            m[3..=7],
             [
-                Mark::NotCovered,
                 Mark::Intact,
                 Mark::Modified,
                 Mark::NotCovered,
@@ -433,32 +746,14 @@ mod tests {
                 Mark::Pending
             ]
         );
-        let t = Timeline::build(&r);
-        assert_eq!(
-            t.rows[0].hours[2].counts[&(FileKind::Log, Status::Modified)],
-            1
-        );
-        assert_eq!(t.time_of(2), Some(at(2, 0, 0)));
+        assert!(m[..3].iter().chain(&m[8..]).all(|&x| x == Mark::NotCovered));
+        let hour = &t.rows[0].hours[&hour_of(at(2, 0, 0))];
+        assert_eq!(hour.counts[&(FileKind::Log, Status::Modified)], 1);
+        assert_eq!(time_of(hour_of(at(2, 0, 0))), Some(at(2, 0, 0)));
     }
 
     #[test]
     fn chain_breaks_read_as_deleted_and_gaps_as_gap() {
-        let chain = ChainId {
-            account: "111122223333".to_owned(),
-            region: "us-east-1".to_owned(),
-            trail: "t".to_owned(),
-            home_region: "us-east-1".to_owned(),
-            organization: None,
-            backfill: false,
-        };
-        let hole = |kind, from, to| Gap {
-            kind,
-            chain: chain.clone(),
-            bucket: "b".to_owned(),
-            from,
-            to,
-            missing_digests: None,
-        };
         let mut r = report(vec![file(
             FileKind::Log,
             at(4, 5, 0),
@@ -469,8 +764,12 @@ mod tests {
             hole(GapKind::ChainBreak, at(1, 0, 0), at(3, 0, 0)),
             hole(GapKind::Gap, at(4, 0, 0), at(5, 0, 0)),
         ];
+        let t = Timeline::build(&r);
+        let marks: Vec<Mark> = (hour_of(at(0, 0, 0))..hour_of(at(6, 0, 0)))
+            .map(|h| t.rows[0].mark(h))
+            .collect();
         assert_eq!(
-            marks(&r),
+            marks,
             [
                 Mark::NotCovered,
                 Mark::Deleted,
@@ -483,21 +782,135 @@ mod tests {
     }
 
     #[test]
-    fn absurd_ranges_keep_the_most_recent_year_and_count_what_is_left_out() {
-        let mut r = report(vec![log(at(1, 0, 0), Status::Modified)]);
-        r.requested_start = Some(Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).unwrap());
+    fn an_old_archive_validated_up_to_today_is_drawn_over_its_own_hours() {
+        let old = |h| Utc.with_ymd_and_hms(2024, 3, 5, h, 9, 0).unwrap();
+        let mut r = report(vec![digest(old(1)), log(old(0), Status::Modified)]);
+        r.requested_start = None;
+        r.requested_end = Some(Utc.with_ymd_and_hms(2026, 12, 2, 4, 0, 0).unwrap());
         let t = Timeline::build(&r);
-        assert_eq!(t.len, MAX_HOURS);
-        assert_eq!(t.rows[0].hours.len() as i64, MAX_HOURS);
-        assert_eq!(t.first + t.len - 1, hour_of(at(5, 30, 0)));
-        let clip = t.clip.expect("clipped");
-        assert_eq!(clip.findings_dropped, 0);
-        assert!(clip.hours_dropped > 400_000);
+        assert_eq!(t.scale, Scale::DayOfHours);
+        assert_eq!(t.first, hour_at(2024, 3, 5, 0) - MARGIN_HOURS);
+        assert_eq!(t.last, hour_at(2024, 3, 5, 1) + MARGIN_HOURS);
+        assert_eq!(t.rows[0].mark(hour_at(2024, 3, 5, 0)), Mark::Modified);
+        assert!(!t.outside_request(t.first));
+    }
+
+    #[test]
+    fn margin_hours_past_the_requested_range_say_so() {
+        let t = Timeline::build(&report(vec![digest(at(4, 0, 9))]));
+        assert!(t.outside_request(t.last));
+        assert!(!t.outside_request(hour_of(at(4, 0, 0))));
+    }
+
+    #[test]
+    fn two_years_compress_to_days_and_keep_every_finding() {
+        let y2024 = Utc.with_ymd_and_hms(2024, 3, 5, 7, 20, 0).unwrap();
+        let y2025 = Utc.with_ymd_and_hms(2025, 9, 10, 13, 5, 0).unwrap();
+        let mut r = report(vec![
+            digest(y2024),
+            log(y2024, Status::Modified),
+            digest(y2025),
+            log(y2025, Status::Unreferenced),
+        ]);
+        r.requested_start = None;
+        r.requested_end = None;
+        r.gaps = vec![hole(GapKind::Gap, y2024, y2025)];
+        let t = Timeline::build(&r);
+        assert_eq!(t.scale, Scale::MonthOfDays);
+        assert_eq!((t.first, t.last), (hour_of(y2024) - 1, hour_of(y2025)));
+        let row = &t.rows[0];
+        let day = |time: DateTime<Utc>| {
+            let from = hour_of(time).div_euclid(24) * 24;
+            row.summary(&t, from, from + 24).expect("drawn")
+        };
+        assert_eq!(day(y2024).worst, Mark::Modified);
+        assert_eq!(day(y2025).worst, Mark::Unreferenced);
+        assert!(
+            day(y2025)
+                .findings
+                .contains(&(hour_of(y2025), Mark::Unreferenced))
+        );
+        let between = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(day(between).worst, Mark::Gap);
+        // The first day starts at the span: its uncovered morning is not drawn as a finding.
+        assert_eq!(day(y2024).hours.get(&Mark::NotCovered), None);
+        let lines: Vec<i64> = t.scale.lines(t.first, t.last).collect();
+        assert_eq!(lines.len(), 19, "March 2024 to September 2025");
+        assert_eq!(lines[0], hour_at(2024, 3, 1, 0));
+        assert_eq!(t.scale.cells(lines[0]).len(), 31);
+        assert_eq!(t.scale.cells(hour_at(2024, 2, 1, 0)).len(), 29, "leap year");
+    }
+
+    #[test]
+    fn the_scale_coarsens_with_the_span_and_the_number_of_rows() {
+        let day = 24;
+        assert_eq!(Scale::fitting(0, 30 * day, 1), Scale::DayOfHours);
+        assert_eq!(Scale::fitting(0, 300 * day, 1), Scale::WeekOfHours);
+        assert_eq!(Scale::fitting(0, 3 * 365 * day, 1), Scale::MonthOfDays);
+        assert_eq!(Scale::fitting(0, 12 * 365 * day, 1), Scale::YearOfWeeks);
+        assert_eq!(Scale::fitting(0, 300 * day, 100), Scale::MonthOfDays);
+        assert_eq!(
+            Scale::fitting(0, 12 * 365 * day, 1_000),
+            Scale::YearOfMonths
+        );
+        // Past every limit the coarsest scale is still drawn, not cut.
+        assert_eq!(
+            Scale::fitting(0, 50 * 365 * day, 100_000),
+            Scale::YearOfMonths
+        );
+    }
+
+    #[test]
+    fn year_lines_start_on_the_first_monday_and_hold_whole_weeks() {
+        // 2024-01-01 was a Monday; 2025's first Monday is 2025-01-06.
+        let lines: Vec<i64> = Scale::YearOfWeeks
+            .lines(hour_at(2024, 6, 1, 0), hour_at(2025, 1, 3, 0))
+            .collect();
+        assert_eq!(lines, [hour_at(2024, 1, 1, 0)]);
+        let cells = Scale::YearOfWeeks.cells(lines[0]);
+        assert_eq!(cells.len(), 53);
+        assert_eq!(cells[52].1, hour_at(2025, 1, 6, 0));
+        let months = Scale::YearOfMonths.cells(hour_at(2024, 1, 1, 0));
+        assert_eq!(months.len(), 12);
+        assert_eq!(months[1], (hour_at(2024, 2, 1, 0), hour_at(2024, 3, 1, 0)));
+    }
+
+    #[test]
+    fn weeks_start_on_monday() {
+        // 2026-11-02 is a Monday.
+        let h = hour_at(2026, 11, 2, 0);
+        let lines: Vec<i64> = Scale::WeekOfHours
+            .lines(h + 5 * 24 + 7, h + 6 * 24)
+            .collect();
+        assert_eq!(lines, [h]);
+        assert_eq!(
+            Scale::DayOfHours.lines(h + 7, h + 8).collect::<Vec<_>>(),
+            [h]
+        );
+        assert_eq!(
+            Scale::WeekOfHours.lines(h - 1, h - 1).collect::<Vec<_>>(),
+            [h - 168]
+        );
+    }
+
+    #[test]
+    fn a_summary_counts_untouched_hours_as_not_covered() {
+        let r = report(vec![
+            digest(at(2, 0, 9)),
+            log(at(1, 30, 0), Status::Deleted),
+        ]);
+        let t = Timeline::build(&r);
+        let s = t.rows[0].summary(&t, t.first, t.last + 1).expect("drawn");
+        assert_eq!(s.worst, Mark::Deleted);
+        assert_eq!(s.hours[&Mark::Deleted], 1);
+        assert_eq!(s.hours[&Mark::NotCovered], t.len() - 1);
+        assert_eq!(s.counts[&(FileKind::Log, Status::Deleted)], 1);
+        assert!(t.rows[0].summary(&t, t.last + 1, t.last + 30).is_none());
     }
 
     #[test]
     fn a_report_without_times_has_no_timeline() {
         let t = Timeline::build(&Report::default());
-        assert_eq!((t.len, t.rows.len()), (0, 0));
+        assert_eq!((t.len(), t.rows.len()), (0, 0));
     }
 }
