@@ -39,6 +39,12 @@ pub enum Command {
         trailcheck archive s3://aws-cloudtrail-logs-111122223333-5c9a1e07 ./evidence --start-time 2026-11-01 --end-time 2026-11-08\n  \
         trailcheck validate ./evidence")]
     Archive(ArchiveArgs),
+    /// Verify a CloudTrail Lake query's saved results (result_sign.json and its
+    /// result_*.csv.gz), online or offline.
+    #[command(after_help = "Examples:\n  \
+        trailcheck verify-query-results ./AWSLogs/111122223333/CloudTrail-Lake/Query/2026/11/01/QUERY-ID --keys keys\n  \
+        trailcheck verify-query-results s3://my-lake-results/AWSLogs/111122223333/CloudTrail-Lake/Query/2026/11/01/QUERY-ID --format json")]
+    VerifyQueryResults(crate::lake::VerifyQueryResultsArgs),
     /// CloudTrail's public keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),

@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod exit;
 mod keys;
+mod lake;
 mod progress;
 mod simulate;
 mod validate;
@@ -51,6 +52,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
             Exit::Intact
         }
         Command::Archive(args) => archive::run(&args).unwrap_or_else(|e| fatal(&e)),
+        Command::VerifyQueryResults(args) => lake::run(&args),
         Command::Keys(command) => keys::run(&command).unwrap_or_else(|e| fatal(&e)),
     }
 }

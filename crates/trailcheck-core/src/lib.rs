@@ -23,6 +23,7 @@ pub mod error;
 pub mod gzip;
 pub mod hash;
 pub mod keys;
+pub mod lake;
 pub mod objectkey;
 pub mod periods;
 pub mod signature;

@@ -161,6 +161,13 @@ pub enum Cause {
     // --- pending
     /// Log younger than CloudTrail's delivery delay: its digest is not written yet.
     AwaitingDigest,
+    // --- CloudTrail Lake query results (`lake`)
+    /// Unreferenced: a `result_*.csv.gz` in the query folder that the sign file does not list.
+    NotInSignFile,
+    /// Unverifiable: the sign file's key exists but is not valid around the query's time.
+    KeyNotValidForQuery(String),
+    /// Unverifiable: a result file whose sign file is not proven authentic; the text says why.
+    SignFileNotVerified(String),
 }
 
 impl Cause {
@@ -195,6 +202,9 @@ impl Cause {
             Cause::PeriodNotVerified => "period-not-verified",
             Cause::NoDigests => "no-digests",
             Cause::AwaitingDigest => "awaiting-digest",
+            Cause::NotInSignFile => "not-in-sign-file",
+            Cause::KeyNotValidForQuery(_) => "key-not-valid-for-query",
+            Cause::SignFileNotVerified(_) => "sign-file-not-verified",
         }
     }
 
@@ -213,7 +223,8 @@ impl Cause {
             | Cause::SignatureDisagrees => Status::Modified,
             Cause::NotFound | Cause::MovedTo { .. } => Status::Deleted,
             Cause::MovedFrom { .. } => Status::Moved,
-            Cause::NotListed => Status::Unreferenced,
+            Cause::NotListed | Cause::NotInSignFile => Status::Unreferenced,
+            Cause::KeyNotValidForQuery(_) | Cause::SignFileNotVerified(_) => Status::Unverifiable,
             Cause::UnknownKey(_)
             | Cause::UntrustedKey(_)
             | Cause::KeyNotValidThen { .. }
@@ -310,6 +321,14 @@ impl fmt::Display for Cause {
             }
             Cause::NoDigests => f.write_str("no digest in range covers its folder"),
             Cause::AwaitingDigest => f.write_str("its digest is not delivered yet"),
+            Cause::NotInSignFile => f.write_str("not listed by the query's sign file"),
+            Cause::KeyNotValidForQuery(fp) => write!(
+                f,
+                "public key {fp} is not valid within 20 days after the query completed"
+            ),
+            Cause::SignFileNotVerified(why) => {
+                write!(f, "the sign file listing it is not proven authentic: {why}")
+            }
         }
     }
 }

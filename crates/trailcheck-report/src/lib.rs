@@ -6,6 +6,7 @@
 mod html;
 mod json;
 mod junit;
+pub mod lake;
 pub mod sanitize;
 mod text;
 

@@ -235,7 +235,7 @@ fn status_word(status: Status) -> (&'static str, Paint) {
 }
 
 /// `Verdict: WORD (n status, ...)`, the worst statuses first; the one line `quiet` keeps.
-fn verdict_line(report: &Report, opts: &Options) -> String {
+pub(super) fn verdict_line(report: &Report, opts: &Options) -> String {
     let (word, paint) = match report.outcome(&opts.fail_on) {
         Outcome::Intact => ("INTACT", Paint::Green),
         Outcome::Tampered => ("TAMPERED", Paint::Red),

@@ -9,6 +9,7 @@ mod archive;
 mod digest;
 mod error;
 mod events;
+mod lake;
 mod manifest;
 mod plan;
 mod rng;
@@ -23,6 +24,7 @@ use std::path::Path;
 use chrono::Duration;
 
 pub use error::SimError;
+pub use lake::{LakeQuery, LakeSpec, LakeTamper, simulate_lake, write_lake_keys};
 pub use manifest::{ChainBreak, FileEntry, GapRecord, Manifest, Tampering};
 pub use sign::{PublicKeyRecord, SigningKey, TestKeys};
 pub use spec::{
