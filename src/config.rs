@@ -290,7 +290,8 @@ fn check_output(option: &'static str, path: Option<&Path>) -> Result<(), ConfigE
     Err(ConfigError::Option { option, why })
 }
 
-fn parse_statuses(names: &[String]) -> Result<Vec<Status>, ConfigError> {
+/// `--fail-on`: status names, each checked.
+pub fn parse_statuses(names: &[String]) -> Result<Vec<Status>, ConfigError> {
     names
         .iter()
         .map(|name| {

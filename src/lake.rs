@@ -9,7 +9,7 @@ use std::sync::Arc;
 use clap::Args;
 
 use crate::cli::{AwsArgs, Format};
-use crate::config::parse_source;
+use crate::config::{parse_source, parse_statuses};
 use crate::exit::Exit;
 use crate::fatal;
 use trailcheck_aws::cloudtrail::CloudTrailKeys;
@@ -21,7 +21,7 @@ use trailcheck_core::keys::KeyRing;
 use trailcheck_core::lake;
 use trailcheck_core::store::Store;
 use trailcheck_core::store::local::{Layout, LocalStore};
-use trailcheck_core::verdict::{DEFAULT_FAIL_ON, Status};
+use trailcheck_core::verdict::DEFAULT_FAIL_ON;
 use trailcheck_report as report;
 
 #[derive(Args, Debug, Clone)]
@@ -65,7 +65,12 @@ pub fn run(args: &VerifyQueryResultsArgs) -> Exit {
 }
 
 fn verify(args: &VerifyQueryResultsArgs) -> Result<Exit, Box<dyn std::error::Error>> {
-    let fail_on = fail_on(&args.fail_on)?;
+    // An empty list (`--fail-on ""`) means the default set.
+    let fail_on = if args.fail_on.is_empty() {
+        DEFAULT_FAIL_ON.to_vec()
+    } else {
+        parse_statuses(&args.fail_on)?
+    };
     let s3 = parse_source(&args.source)?;
     let ring = match &args.keys {
         Some(dir) => Some(KeyRing::load_dir(dir)?),
@@ -136,22 +141,4 @@ fn verify(args: &VerifyQueryResultsArgs) -> Result<Exit, Box<dyn std::error::Err
 
 fn no_color() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
-}
-
-fn fail_on(names: &[String]) -> Result<Vec<Status>, ConfigError> {
-    if names.is_empty() {
-        return Ok(DEFAULT_FAIL_ON.to_vec());
-    }
-    names
-        .iter()
-        .map(|name| {
-            Status::parse(name.trim()).ok_or_else(|| ConfigError::Option {
-                option: "--fail-on",
-                why: format!(
-                    "'{name}' is not a status; use any of intact, pending, unverifiable, \
-                     unreferenced, moved, deleted, modified"
-                ),
-            })
-        })
-        .collect()
 }
