@@ -81,8 +81,10 @@ struct Span {
     end: Option<String>,
 }
 
+/// One `files[]` entry: the fields and words every JSON document of trailcheck lists a file
+/// with (`validate`, `verify-query-results`, `events`' excluded logs).
 #[derive(Serialize)]
-struct File<'a> {
+pub(super) struct File<'a> {
     kind: &'static str,
     bucket: &'a str,
     key: &'a str,
@@ -101,9 +103,14 @@ struct File<'a> {
 }
 
 impl<'a> File<'a> {
-    fn new(file: &'a FileVerdict) -> Self {
+    pub(super) fn new(file: &'a FileVerdict) -> Self {
+        Self::with_kind(file, kind_name(file.kind))
+    }
+
+    /// An entry whose `kind` names what the file is in its own document (a Lake sign file).
+    pub(super) fn with_kind(file: &'a FileVerdict, kind: &'static str) -> Self {
         Self {
-            kind: kind_name(file.kind),
+            kind,
             bucket: &file.bucket,
             key: &file.key,
             status: file.status.as_str(),
@@ -254,14 +261,19 @@ impl Summary {
 
 /// How many files of one kind have each status: every status is a key, best first, so a
 /// script can read `summary.logs.modified` without checking that it exists.
-struct Counts(Vec<(Status, usize)>);
+pub(super) struct Counts(Vec<(Status, usize)>);
 
 impl Counts {
     fn of(report: &Report, kind: FileKind) -> Self {
+        Self::over(report.files.iter().filter(|f| f.kind == kind))
+    }
+
+    /// The counts of `files`, every status a key.
+    pub(super) fn over<'a>(files: impl Iterator<Item = &'a FileVerdict> + Clone) -> Self {
         Self(
             Status::ALL
                 .into_iter()
-                .map(|status| (status, report.count(kind, status)))
+                .map(|status| (status, files.clone().filter(|f| f.status == status).count()))
                 .collect(),
         )
     }
@@ -292,7 +304,7 @@ fn gap_kind_name(kind: GapKind) -> &'static str {
     }
 }
 
-fn outcome_name(outcome: Outcome) -> &'static str {
+pub(super) fn outcome_name(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Intact => "intact",
         Outcome::Tampered => "tampered",

@@ -8,10 +8,11 @@ use serde::Serialize;
 
 use super::Options;
 use super::html::escape;
+use super::json::{Counts, File, outcome_name};
 use super::sanitize::terminal;
 use trailcheck_core::lake::{LakeReport, NOT_COVERED};
 use trailcheck_core::time;
-use trailcheck_core::verdict::{FileVerdict, Outcome, Status};
+use trailcheck_core::verdict::{FileVerdict, Status};
 
 /// The JSON schema version, the same numbering as `validate`'s document.
 const VERSION: u32 = 1;
@@ -144,23 +145,6 @@ struct Uncovered {
 }
 
 #[derive(Serialize)]
-struct File<'a> {
-    kind: &'static str,
-    bucket: &'a str,
-    key: &'a str,
-    status: &'static str,
-    cause: &'static str,
-    detail: String,
-    time: Option<String>,
-    account: Option<&'a str>,
-    region: Option<&'a str>,
-    backfill: bool,
-    expected_sha256: Option<String>,
-    actual_sha256: Option<String>,
-    reference: Option<&'a str>,
-}
-
-#[derive(Serialize)]
 struct Key<'a> {
     fingerprint: &'a str,
     valid_from: Option<String>,
@@ -172,36 +156,6 @@ struct Key<'a> {
 struct Summary {
     sign_file: Counts,
     results: Counts,
-}
-
-struct Counts(Vec<(Status, usize)>);
-
-impl Serialize for Counts {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (status, n) in &self.0 {
-            map.serialize_entry(status.as_str(), n)?;
-        }
-        map.end()
-    }
-}
-
-fn counts<'a>(files: impl Iterator<Item = &'a FileVerdict> + Clone) -> Counts {
-    Counts(
-        Status::ALL
-            .into_iter()
-            .map(|s| (s, files.clone().filter(|f| f.status == s).count()))
-            .collect(),
-    )
-}
-
-fn outcome_name(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Intact => "intact",
-        Outcome::Tampered => "tampered",
-        Outcome::Incomplete => "incomplete",
-    }
 }
 
 /// One JSON object on one line: the `files[]` entries have `validate`'s fields, with kind
@@ -227,21 +181,7 @@ pub fn json(report: &LakeReport, opts: &Options, out: &mut dyn Write) -> io::Res
             .map(|&(field, why)| Uncovered { field, why })
             .collect(),
         files: files(report)
-            .map(|f| File {
-                kind: kind(report, f),
-                bucket: &f.bucket,
-                key: &f.key,
-                status: f.status.as_str(),
-                cause: f.cause.code(),
-                detail: f.cause.to_string(),
-                time: f.time.map(time::display),
-                account: f.account.as_deref(),
-                region: f.region.as_deref(),
-                backfill: false,
-                expected_sha256: f.expected_sha256.map(|h| h.to_hex()),
-                actual_sha256: f.actual_sha256.map(|h| h.to_hex()),
-                reference: f.reference(),
-            })
+            .map(|f| File::with_kind(f, kind(report, f)))
             .collect(),
         keys: report
             .key
@@ -254,8 +194,8 @@ pub fn json(report: &LakeReport, opts: &Options, out: &mut dyn Write) -> io::Res
             })
             .collect(),
         summary: Summary {
-            sign_file: counts(std::iter::once(&report.sign)),
-            results: counts(report.results.iter()),
+            sign_file: Counts::over(std::iter::once(&report.sign)),
+            results: Counts::over(report.results.iter()),
         },
     };
     serde_json::to_writer(&mut *out, &document)?;
