@@ -44,7 +44,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         trailcheck verify-query-results ./AWSLogs/111122223333/CloudTrail-Lake/Query/2026/11/01/QUERY-ID --keys keys\n  \
         trailcheck verify-query-results s3://my-lake-results/AWSLogs/111122223333/CloudTrail-Lake/Query/2026/11/01/QUERY-ID --format json")]
-    VerifyQueryResults(crate::lake::VerifyQueryResultsArgs),
+    VerifyQueryResults(VerifyQueryResultsArgs),
     /// CloudTrail's public keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -86,6 +86,25 @@ pub struct ValidateArgs {
     /// The bucket a one-bucket mirror holds. Default: read from the digests.
     #[arg(long, value_name = "NAME")]
     pub bucket: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Worker threads (default: one per core; 128 for an S3 source, whose threads mostly
+    /// wait for the network).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Also write the evidence report: one self-contained HTML file to attach to a case.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+    /// Also write the full JSON result; the HTML report shows its SHA-256.
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// How a verdict is written, the same for every command that judges files.
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -104,16 +123,21 @@ pub struct ValidateArgs {
         default_value = "modified,deleted,moved,unreferenced"
     )]
     pub fail_on: Vec<String>,
-    /// Worker threads (default: one per core; 128 for an S3 source, whose threads mostly
-    /// wait for the network).
-    #[arg(long, short = 'j', value_name = "N")]
-    pub jobs: Option<usize>,
-    /// Also write the evidence report: one self-contained HTML file to attach to a case.
-    #[arg(long, value_name = "FILE.html")]
-    pub report: Option<PathBuf>,
-    /// Also write the full JSON result; the HTML report shows its SHA-256.
-    #[arg(long, value_name = "FILE")]
-    pub report_json: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct VerifyQueryResultsArgs {
+    /// The query's folder: s3://BUCKET/PREFIX or a local folder holding result_sign.json
+    /// and result_*.csv.gz (AWSLogs/ACCOUNT/CloudTrail-Lake/Query/YYYY/MM/DD/QUERY-ID/).
+    #[arg(value_name = "SOURCE")]
+    pub source: PathBuf,
+    /// Folder of public key files, as `aws cloudtrail list-public-keys` prints them.
+    /// Needed for a local folder; for S3 without it, CloudTrail's ListPublicKeys is asked
+    /// in the sign file's region. Keys are never taken from inside SOURCE.
+    #[arg(long, value_name = "DIR")]
+    pub keys: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
 }

@@ -1,11 +1,12 @@
 //! Typed, checked settings for a run, built from the command line without judging anything.
 
+use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::cli::{RangeArgs, ValidateArgs};
+use crate::cli::{OutputArgs, RangeArgs, ValidateArgs};
 use trailcheck_aws::cloudtrail::CloudTrailKeys;
 use trailcheck_aws::s3::{S3Location, S3Store};
 use trailcheck_aws::session::{AwsOptions, AwsSession};
@@ -56,7 +57,7 @@ impl ValidateConfig {
     /// Checks the arguments and loads the key files; `now` is the default end time.
     pub fn from_args(args: &ValidateArgs, now: DateTime<Utc>) -> Result<Self, ConfigError> {
         let Range { start, end, trail } = Range::from_args(&args.range, now)?;
-        let fail_on = parse_statuses(&args.fail_on)?;
+        let fail_on = parse_statuses(&args.output.fail_on)?;
         let s3 = parse_source(&args.path)?;
         let jobs = jobs(args.jobs, if s3.is_some() { S3_JOBS } else { 0 })?;
         if s3.is_none() && !args.path.exists() {
@@ -288,6 +289,24 @@ fn check_output(option: &'static str, path: Option<&Path>) -> Result<(), ConfigE
         return Ok(());
     };
     Err(ConfigError::Option { option, why })
+}
+
+/// What the renderers are asked for. Colour only when both streams are terminals (one
+/// flag colours both) and `NO_COLOR` is unset or empty (no-color.org).
+pub fn render_options(
+    output: &OutputArgs,
+    trail: Option<String>,
+    fail_on: &[Status],
+) -> trailcheck_report::Options {
+    let terminals = io::stdout().is_terminal() && io::stderr().is_terminal();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    trailcheck_report::Options {
+        verbose: output.verbose,
+        quiet: output.quiet,
+        color: terminals && !no_color,
+        trail,
+        fail_on: fail_on.to_vec(),
+    }
 }
 
 /// `--fail-on`: status names, each checked.

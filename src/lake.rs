@@ -2,14 +2,11 @@
 //! files, in a folder or in S3, judged by `trailcheck_core::lake` and rendered like
 //! `validate`'s output, with the same exit codes.
 
-use std::io::{self, IsTerminal};
-use std::path::PathBuf;
+use std::io;
 use std::sync::Arc;
 
-use clap::Args;
-
-use crate::cli::{AwsArgs, Format};
-use crate::config::{parse_source, parse_statuses};
+use crate::cli::{Format, VerifyQueryResultsArgs};
+use crate::config::{parse_source, parse_statuses, render_options};
 use crate::exit::Exit;
 use crate::fatal;
 use trailcheck_aws::cloudtrail::CloudTrailKeys;
@@ -21,40 +18,7 @@ use trailcheck_core::keys::KeyRing;
 use trailcheck_core::lake;
 use trailcheck_core::store::Store;
 use trailcheck_core::store::local::{Layout, LocalStore};
-use trailcheck_core::verdict::DEFAULT_FAIL_ON;
 use trailcheck_report as report;
-
-#[derive(Args, Debug, Clone)]
-pub struct VerifyQueryResultsArgs {
-    /// The query's folder: s3://BUCKET/PREFIX or a local folder holding result_sign.json
-    /// and result_*.csv.gz (AWSLogs/ACCOUNT/CloudTrail-Lake/Query/YYYY/MM/DD/QUERY-ID/).
-    #[arg(value_name = "SOURCE")]
-    pub source: PathBuf,
-    /// Folder of public key files, as `aws cloudtrail list-public-keys` prints them.
-    /// Needed for a local folder; for S3 without it, CloudTrail's ListPublicKeys is asked
-    /// in the sign file's region. Keys are never taken from inside SOURCE.
-    #[arg(long, value_name = "DIR")]
-    pub keys: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-    /// Also list every valid file (text format).
-    #[arg(long)]
-    pub verbose: bool,
-    /// Print only the verdict line.
-    #[arg(long, short)]
-    pub quiet: bool,
-    /// Statuses that fail the run (exit 1).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        value_name = "STATUS,...",
-        default_value = "modified,deleted,moved,unreferenced"
-    )]
-    pub fail_on: Vec<String>,
-    #[command(flatten)]
-    pub aws: AwsArgs,
-}
 
 /// Runs `trailcheck verify-query-results`.
 pub fn run(args: &VerifyQueryResultsArgs) -> Exit {
@@ -65,12 +29,7 @@ pub fn run(args: &VerifyQueryResultsArgs) -> Exit {
 }
 
 fn verify(args: &VerifyQueryResultsArgs) -> Result<Exit, Box<dyn std::error::Error>> {
-    // An empty list (`--fail-on ""`) means the default set.
-    let fail_on = if args.fail_on.is_empty() {
-        DEFAULT_FAIL_ON.to_vec()
-    } else {
-        parse_statuses(&args.fail_on)?
-    };
+    let fail_on = parse_statuses(&args.output.fail_on)?;
     let s3 = parse_source(&args.source)?;
     let ring = match &args.keys {
         Some(dir) => Some(KeyRing::load_dir(dir)?),
@@ -114,14 +73,8 @@ fn verify(args: &VerifyQueryResultsArgs) -> Result<Exit, Box<dyn std::error::Err
         (None, None) => Keys::Ring(&empty),
     };
     let judged = lake::verify(store.as_ref(), keys)?;
-    let options = report::Options {
-        verbose: args.verbose,
-        quiet: args.quiet,
-        color: io::stdout().is_terminal() && io::stderr().is_terminal() && !no_color(),
-        trail: None,
-        fail_on: fail_on.clone(),
-    };
-    let written = match args.format {
+    let options = render_options(&args.output, None, &fail_on);
+    let written = match args.output.format {
         Format::Text => report::lake::text(
             &judged,
             &options,
@@ -137,8 +90,4 @@ fn verify(args: &VerifyQueryResultsArgs) -> Result<Exit, Box<dyn std::error::Err
         return Err(Box::new(e));
     }
     Ok(Exit::from(judged.outcome(&fail_on)))
-}
-
-fn no_color() -> bool {
-    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }

@@ -6,7 +6,7 @@ use std::io::{self, IsTerminal};
 use std::path::Path;
 
 use crate::cli::{Format, ValidateArgs};
-use crate::config::ValidateConfig;
+use crate::config::{ValidateConfig, render_options};
 use crate::exit::Exit;
 use crate::fatal;
 use crate::progress::Bar;
@@ -36,7 +36,7 @@ pub fn run(args: &ValidateArgs, command_line: Vec<String>) -> Exit {
         None => engine::Keys::Ring(&config.keys),
     };
     // The bar only for a person watching: never in a pipe, a log file, or a quiet run.
-    let bar = (io::stderr().is_terminal() && !args.quiet).then(Bar::stderr);
+    let bar = (io::stderr().is_terminal() && !args.output.quiet).then(Bar::stderr);
     let validated = match &bar {
         Some(bar) => engine::validate_with(store.as_ref(), keys, &config.settings, bar),
         None => engine::validate_with(
@@ -51,14 +51,7 @@ pub fn run(args: &ValidateArgs, command_line: Vec<String>) -> Exit {
         Ok(report) => report,
         Err(e) => return fatal(&e),
     };
-    let options = report::Options {
-        verbose: args.verbose,
-        quiet: args.quiet,
-        // One flag colours both streams, so both must be terminals.
-        color: io::stdout().is_terminal() && io::stderr().is_terminal() && !no_color(),
-        trail: args.range.trail_arn.clone(),
-        fail_on: config.fail_on.clone(),
-    };
+    let options = render_options(&args.output, args.range.trail_arn.clone(), &config.fail_on);
     let run = RunInfo {
         command_line,
         ran_at: now,
@@ -67,7 +60,7 @@ pub fn run(args: &ValidateArgs, command_line: Vec<String>) -> Exit {
     if let Err(e) = write_evidence(&report, &options, run, args) {
         return fatal(&e);
     }
-    let written = match args.format {
+    let written = match args.output.format {
         Format::Text => report::text(
             &report,
             &options,
@@ -85,11 +78,6 @@ pub fn run(args: &ValidateArgs, command_line: Vec<String>) -> Exit {
         return fatal(e);
     }
     Exit::from(report.outcome(&config.fail_on))
-}
-
-/// `NO_COLOR` set to anything but the empty string turns colour off (no-color.org).
-fn no_color() -> bool {
-    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
 // ---------------------------------------------------------------- evidence files
