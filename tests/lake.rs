@@ -530,27 +530,8 @@ fn upload(endpoint: &str, dir: &Path, bucket: &str) {
 
 /// Runs the binary against loopback servers only, as `access_key`.
 fn run_s3(endpoint: &str, dir: &Path, args: &[&str], access_key: &str) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_trailcheck"));
-    command.args(args).current_dir(dir).env("NO_COLOR", "1");
-    for name in [
-        "AWS_PROFILE",
-        "AWS_SESSION_TOKEN",
-        "AWS_ENDPOINT_URL_CLOUDTRAIL",
-    ] {
-        command.env_remove(name);
-    }
-    command
-        .env("AWS_ACCESS_KEY_ID", access_key)
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL_S3", endpoint);
-    if let Ok(stub) = std::env::var("TRAILCHECK_TEST_KEYSTUB") {
-        command.env("AWS_ENDPOINT_URL_CLOUDTRAIL", stub);
-    }
-    command.output().expect("trailcheck runs")
+    let stub = std::env::var("TRAILCHECK_TEST_KEYSTUB").ok();
+    common::run_on_loopback(endpoint, stub.as_deref(), dir, args, access_key)
 }
 
 fn bucket(test: &str) -> String {

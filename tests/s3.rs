@@ -203,33 +203,13 @@ fn run(servers: &Servers, dir: &Path, args: &[&str]) -> Output {
 
 /// Runs the binary with `access_key` as its AWS access key id: the key stub's scope.
 fn run_as(servers: &Servers, dir: &Path, args: &[&str], access_key: &str) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_trailcheck"));
-    command.args(args).current_dir(dir).env("NO_COLOR", "1");
-    for name in [
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_SESSION_TOKEN",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_S3",
-        "AWS_ENDPOINT_URL_CLOUDTRAIL",
-        "AWS_ENDPOINT_URL_STS",
-    ] {
-        command.env_remove(name);
-    }
-    command
-        .env("AWS_ACCESS_KEY_ID", access_key)
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_EC2_METADATA_DISABLED", "true");
-    if let Some(stub) = &servers.keystub {
-        command.env("AWS_ENDPOINT_URL_CLOUDTRAIL", stub);
-        // The stub does not answer GetCallerIdentity: provenance then says why it has no
-        // caller, rather than the test reaching out of the machine.
-        command.env("AWS_ENDPOINT_URL_STS", stub);
-    }
-    command.output().expect("trailcheck runs")
+    run_on_loopback(
+        &servers.s3,
+        servers.keystub.as_deref(),
+        dir,
+        args,
+        access_key,
+    )
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -182,3 +182,43 @@ pub fn trailcheck(dir: &Path, args: &[&str]) -> Output {
 pub fn minutes(n: i64) -> Duration {
     Duration::minutes(n)
 }
+
+/// Runs the binary in `dir` as `access_key`, against loopback servers only: S3 at `s3`, and
+/// CloudTrail and STS at the key stub when there is one. Every AWS setting that could send a
+/// request elsewhere is removed first.
+pub fn run_on_loopback(
+    s3: &str,
+    keystub: Option<&str>,
+    dir: &Path,
+    args: &[&str],
+    access_key: &str,
+) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trailcheck"));
+    command.args(args).current_dir(dir).env("NO_COLOR", "1");
+    for name in [
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT_URL_CLOUDTRAIL",
+        "AWS_ENDPOINT_URL_STS",
+    ] {
+        command.env_remove(name);
+    }
+    command
+        .env("AWS_ACCESS_KEY_ID", access_key)
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL_S3", s3);
+    if let Some(stub) = keystub {
+        command.env("AWS_ENDPOINT_URL_CLOUDTRAIL", stub);
+        // The stub does not answer GetCallerIdentity: provenance then says why it has no
+        // caller, rather than the test reaching out of the machine.
+        command.env("AWS_ENDPOINT_URL_STS", stub);
+    }
+    command.output().expect("trailcheck runs")
+}

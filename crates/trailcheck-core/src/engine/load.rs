@@ -129,56 +129,38 @@ pub fn parse(body: impl Read) -> Result<Content, Cause> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-
-    use flate2::Compression;
-    use flate2::write::GzEncoder;
-
     use super::*;
+    use crate::engine::testkit::{self, BUCKET, gzip};
     use crate::store::memory::MemoryStore;
 
-    const BUCKET: &str = "trail-bucket";
-    const KEY: &str = "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/01/\
-                       111122223333_CloudTrail-Digest_us-east-1_main_us-east-1_20261101T010000Z.json.gz";
-
-    fn digest_json(bucket: &str, key: &str) -> Vec<u8> {
-        serde_json::json!({
-            "awsAccountId": "111122223333",
-            "digestStartTime": "2026-11-01T00:00:00Z",
-            "digestEndTime": "2026-11-01T01:00:00Z",
-            "digestS3Bucket": bucket,
-            "digestS3Object": key,
-            "digestPublicKeyFingerprint": "00112233445566778899aabbccddeeff",
-            "digestSignatureAlgorithm": "SHA256withRSA",
-            "newestEventTime": null,
-            "oldestEventTime": null,
-            "previousDigestS3Bucket": null,
-            "previousDigestS3Object": null,
-            "previousDigestHashValue": null,
-            "previousDigestHashAlgorithm": null,
-            "previousDigestSignature": null,
-            "logFiles": []
-        })
-        .to_string()
-        .into_bytes()
+    /// The key of testkit's digest ending at 01:00.
+    fn key() -> String {
+        testkit::digest_key(1)
     }
 
-    fn gzip(bytes: &[u8]) -> Vec<u8> {
-        let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
-        encoder.write_all(bytes).unwrap();
-        encoder.finish().unwrap()
+    /// That digest's JSON, recording `bucket` as where it was delivered.
+    fn digest_json(bucket: &str) -> Vec<u8> {
+        let spec = testkit::Spec {
+            hour: 1,
+            previous: None,
+            logs: Vec::new(),
+        };
+        let mut value: serde_json::Value =
+            serde_json::from_slice(&testkit::content(&spec)).unwrap();
+        value["digestS3Bucket"] = bucket.into();
+        value.to_string().into_bytes()
     }
 
     fn loaded_from(body: Vec<u8>) -> LoadedDigest {
         let mut store = MemoryStore::new();
-        store.put(BUCKET, KEY, body, Metadata::default());
-        load(&store, BUCKET, KEY).unwrap()
+        store.put(BUCKET, &key(), body, Metadata::default());
+        load(&store, BUCKET, &key()).unwrap()
     }
 
     /// Each kind of bad digest bytes becomes the cause a renderer reports; none is an error.
     #[test]
     fn digest_bytes_load_to_content_or_to_the_cause_they_deserve() {
-        let good = digest_json(BUCKET, KEY);
+        let good = digest_json(BUCKET);
         let mut appended = gzip(&good);
         appended.extend(gzip(b"{}"));
         let mut truncated = gzip(&good);
@@ -210,7 +192,7 @@ mod tests {
             match (&loaded.content, cause) {
                 (Ok(content), None) => {
                     assert_eq!(content.sha256, Sha256::of(&good), "{what}");
-                    assert_eq!(content.digest.key, KEY, "{what}");
+                    assert_eq!(content.digest.key, key(), "{what}");
                 }
                 (Err(got), Some(want)) => assert_eq!(got.code(), want, "{what}: {got}"),
                 (got, want) => panic!("{what}: got {got:?}, wanted {want:?}"),
@@ -222,17 +204,17 @@ mod tests {
     fn absent_digest_is_not_found_and_a_denied_one_is_loaded_as_inaccessible() {
         let mut store = MemoryStore::new();
         assert!(matches!(
-            load(&store, BUCKET, KEY),
+            load(&store, BUCKET, &key()),
             Err(FetchError::NotFound)
         ));
         store.put(
             BUCKET,
-            KEY,
-            gzip(&digest_json(BUCKET, KEY)),
+            &key(),
+            gzip(&digest_json(BUCKET)),
             Metadata::default(),
         );
-        store.deny(BUCKET, KEY);
-        let loaded = load(&store, BUCKET, KEY).unwrap();
+        store.deny(BUCKET, &key());
+        let loaded = load(&store, BUCKET, &key()).unwrap();
         assert!(matches!(loaded.content, Err(Cause::Inaccessible(_))));
         // The name still comes from the key, so the walk can place the digest in its chain.
         assert!(loaded.name.is_some());
@@ -240,15 +222,18 @@ mod tests {
 
     #[test]
     fn digest_read_elsewhere_than_it_records_says_where_it_belongs() {
-        let home = loaded_from(gzip(&digest_json(BUCKET, KEY)));
+        let home = loaded_from(gzip(&digest_json(BUCKET)));
         assert_eq!(home.recorded_elsewhere(), None);
-        let moved = loaded_from(gzip(&digest_json("other-bucket", KEY)));
-        assert_eq!(moved.recorded_elsewhere(), Some(("other-bucket", KEY)));
+        let moved = loaded_from(gzip(&digest_json("other-bucket")));
+        assert_eq!(
+            moved.recorded_elsewhere(),
+            Some(("other-bucket", key().as_str()))
+        );
     }
 
     #[test]
     fn digest_time_comes_from_its_name_then_its_content() {
-        let named = loaded_from(gzip(&digest_json(BUCKET, KEY)));
+        let named = loaded_from(gzip(&digest_json(BUCKET)));
         let expected = crate::time::parse_cloudtrail("2026-11-01T01:00:00Z");
         assert_eq!(named.time(), expected);
         let unnamed = LoadedDigest::new(

@@ -128,17 +128,12 @@ fn judge(task: &LogTask, fetched: impl FnOnce() -> Fetched) -> Judged {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-
-    use flate2::Compression;
-    use flate2::write::GzEncoder;
-
     use super::*;
+    use crate::engine::testkit::{BUCKET, gzip};
     use crate::store::Metadata;
     use crate::store::memory::MemoryStore;
     use crate::verdict::Status;
 
-    const BUCKET: &str = "trail-bucket";
     const KEY: &str = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/01/\
                        111122223333_CloudTrail_us-east-1_20261101T0105Z_abc123.json.gz";
     const CONTENT: &[u8] = br#"{"Records":[]}"#;
@@ -276,10 +271,8 @@ mod tests {
 
     #[test]
     fn fetch_hashes_the_inflated_first_member_and_keeps_absence_apart_from_denial() {
-        let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
-        encoder.write_all(CONTENT).unwrap();
         let mut store = MemoryStore::new();
-        store.put(BUCKET, KEY, encoder.finish().unwrap(), Metadata::default());
+        store.put(BUCKET, KEY, gzip(CONTENT), Metadata::default());
         assert_eq!(
             fetch(&store, BUCKET, KEY).sha256(),
             Some(Sha256::of(CONTENT))
