@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -383,7 +384,7 @@ pub struct FileVerdict {
     /// The digest chain the file belongs to: a digest's own; a listed log's digest's; an
     /// unlisted log's when exactly one regular chain covers its account and region. Renderers
     /// group by it instead of parsing keys again.
-    pub chain: Option<ChainId>,
+    pub chain: Option<Arc<ChainId>>,
 }
 
 impl FileVerdict {

@@ -9,6 +9,7 @@
 //! its own [`Verified`] proof, and a log's task carries the proof of the digest listing it.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -137,6 +138,8 @@ enum Located {
 
 struct Walker<'a> {
     id: &'a ChainId,
+    /// The chain as every verdict of it carries it: one allocation per chain, not per file.
+    shared_id: Arc<ChainId>,
     digests: Vec<LoadedDigest>,
     by_location: HashMap<(String, String), usize>,
     by_recorded: HashMap<(String, String), usize>,
@@ -160,6 +163,7 @@ impl<'a> Walker<'a> {
     ) -> Self {
         let mut walker = Self {
             id,
+            shared_id: Arc::new(id.clone()),
             digests: Vec::new(),
             by_location: HashMap::new(),
             by_recorded: HashMap::new(),
@@ -460,7 +464,7 @@ impl<'a> Walker<'a> {
         verdict.account = Some(self.id.account.clone());
         verdict.region = Some(self.id.region.clone());
         verdict.backfill = self.id.backfill;
-        verdict.chain = Some(self.id.clone());
+        verdict.chain = Some(Arc::clone(&self.shared_id));
         verdict
     }
 
@@ -501,7 +505,7 @@ impl<'a> Walker<'a> {
         verdict.account = Some(self.id.account.clone());
         verdict.region = Some(self.id.region.clone());
         verdict.backfill = self.id.backfill;
-        verdict.chain = Some(self.id.clone());
+        verdict.chain = Some(Arc::clone(&self.shared_id));
         self.out.verdicts.push(verdict);
 
         let from = match (from, self.newest_unvisited(Some(named_time))) {

@@ -19,6 +19,7 @@ mod testkit;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use rayon::prelude::*;
@@ -504,7 +505,7 @@ fn unlisted_logs(
 /// unlisted one the single regular chain of its account and region, if there is exactly one
 /// (two trails may deliver into one folder, and a log's name does not say which).
 fn assign_chains(report: &mut Report) {
-    let by_digest: HashMap<String, ChainId> = report
+    let by_digest: HashMap<String, Arc<ChainId>> = report
         .files
         .iter()
         .filter(|f| f.kind == FileKind::Digest)
@@ -521,7 +522,7 @@ fn assign_chains(report: &mut Report) {
     let only_chain = |account: Option<&str>, region: Option<&str>| {
         let chains = by_place.get(&(account?, region?))?;
         match chains.len() {
-            1 => chains.first().map(|c| (*c).clone()),
+            1 => chains.first().map(|c| Arc::new((*c).clone())),
             _ => None,
         }
     };
