@@ -24,6 +24,7 @@ pub struct Detection {
     pub title: String,
     /// Where the idea comes from, from its `-- source:` lines.
     pub source: String,
+    /// The query, over the prefiltered events (`FINDING_COLUMNS` out).
     pub sql: &'static str,
 }
 
