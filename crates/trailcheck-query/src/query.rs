@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
+use datafusion::common::Column;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream, execute_stream};
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::{DataFrame, Expr, SessionConfig, SessionContext};
 use futures::TryStreamExt;
 use tokio::sync::mpsc;
 
@@ -17,6 +18,53 @@ use crate::output::{OutputFormat, write_stream};
 use crate::sink::{Counters, EventSink, Projector, SinkStats};
 use crate::table::{EventsTable, Shared};
 use crate::udf::json_udfs;
+
+/// Names result columns as Athena (Trino) does where DataFusion's default differs: an
+/// unaliased `useridentity.arn` is the column `arn`, not `events.useridentity[arn]`, so a
+/// query written for Athena yields the same column names. A name that would then occur twice
+/// keeps DataFusion's.
+fn athena_names(df: DataFrame) -> datafusion::error::Result<DataFrame> {
+    let names: Vec<String> = df
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| field_name(f.name()).unwrap_or(f.name()).to_owned())
+        .collect();
+    let renames = names
+        .iter()
+        .zip(df.schema().fields())
+        .any(|(new, field)| new != field.name());
+    if !renames {
+        return Ok(df);
+    }
+    let columns: Vec<Expr> = df
+        .schema()
+        .iter()
+        .zip(&names)
+        .map(|((qualifier, field), new)| {
+            let column = Expr::Column(Column::new(qualifier.cloned(), field.name()));
+            let unique = names.iter().filter(|n| *n == new).count() == 1;
+            if unique && new != field.name() {
+                column.alias(new)
+            } else {
+                column
+            }
+        })
+        .collect();
+    df.select(columns)
+}
+
+/// `arn` of `events.useridentity[arn]`: the innermost field a struct access names, when it
+/// is a plain identifier (an array index such as `resources[1]` keeps its name).
+fn field_name(name: &str) -> Option<&str> {
+    let inner = name.strip_suffix(']')?;
+    let (_, field) = inner.rsplit_once('[')?;
+    let plain = !field.is_empty()
+        && field
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    plain.then_some(field)
+}
 
 /// Name of the table queries read.
 pub const TABLE_NAME: &str = "events";
@@ -101,6 +149,7 @@ impl EventsQuery {
             .sql_with_options(sql, sql_options)
             .await
             .map_err(QueryError::sql)?;
+        let df = athena_names(df).map_err(QueryError::sql)?;
         let plan = df.create_physical_plan().await.map_err(QueryError::sql)?;
         let counters = Arc::new(Counters::default());
         let (projector, tx) = match shared.projection() {

@@ -84,12 +84,10 @@ fn delete_bucket_query() {
     .expect("query runs");
     assert_eq!(rows.len(), 1, "{rows:?}");
     let r = &rows[0];
-    let arn = r.as_object().and_then(|o| {
-        o.iter()
-            .find(|(k, _)| k.contains("arn"))
-            .map(|(_, v)| v.clone())
-    });
-    assert_eq!(arn, Some(json!("arn:aws:iam::111122223333:user/alice")));
+    // Named as Athena names it: `arn`, not DataFusion's `events.useridentity[arn]`.
+    let columns: Vec<&String> = r.as_object().expect("a row").keys().collect();
+    assert_eq!(columns, ["arn", "eventtime", "sourceipaddress"]);
+    assert_eq!(r["arn"], json!("arn:aws:iam::111122223333:user/alice"));
     assert_eq!(r["eventtime"], json!("2026-11-06T10:00:00Z"));
     assert_eq!(r["sourceipaddress"], json!("198.51.100.7"));
 }
@@ -132,6 +130,30 @@ fn select_star_and_provenance() {
     assert_eq!(
         ci["tlsdetails"]["clienthostheader"],
         json!("ec2.us-east-1.amazonaws.com")
+    );
+}
+
+#[test]
+fn struct_fields_keep_a_unique_athena_name_and_indexes_keep_theirs() {
+    let rows = query(
+        "SELECT useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, \
+         useridentity.type, resources[1] FROM events WHERE eventname = 'DeleteBucket'",
+        &[log_a()],
+    )
+    .expect("query runs");
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let columns: Vec<&String> = rows[0].as_object().expect("a row").keys().collect();
+    assert_eq!(columns.len(), 4, "{columns:?}");
+    assert!(columns.contains(&&"type".to_owned()), "{columns:?}");
+    // Two `arn`s: both keep DataFusion's names rather than one hiding the other.
+    assert_eq!(
+        columns.iter().filter(|c| c.ends_with("[arn]")).count(),
+        2,
+        "{columns:?}"
+    );
+    assert!(
+        columns.iter().any(|c| c.contains("resources[")),
+        "{columns:?}"
     );
 }
 
