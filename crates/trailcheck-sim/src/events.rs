@@ -61,7 +61,7 @@ struct Op {
     global: bool,
 }
 
-const OPS: [Op; 19] = [
+const OPS: [Op; 20] = [
     op("ec2", "DescribeInstances", true, "1.10", false),
     op("ec2", "DescribeSecurityGroups", true, "1.10", false),
     op("ec2", "RunInstances", false, "1.10", false),
@@ -70,6 +70,7 @@ const OPS: [Op; 19] = [
     op("s3", "ListBuckets", true, "1.10", false),
     op("s3", "GetBucketAcl", true, "1.10", false),
     op("s3", "PutBucketPolicy", false, "1.10", false),
+    op("s3", "DeleteBucket", false, "1.10", false),
     op("iam", "CreateUser", false, "1.09", true),
     op("iam", "ListRoles", true, "1.09", true),
     op("iam", "AttachRolePolicy", false, "1.09", true),
@@ -566,7 +567,7 @@ fn request(op: &Op, rng: &mut Rng, ctx: &EventContext) -> Value {
         }
         "RunInstances" => json!({
             "instancesSet": {"items": [{"imageId": format!("ami-0{}", rng.hex(16)), "minCount": 1, "maxCount": 1}]},
-            "instanceType": rng.pick(&["t3.micro", "t3.large", "m7g.xlarge", "c6i.2xlarge"]),
+            "instanceType": rng.pick(&["t3.micro", "t3.large", "m7g.xlarge", "c6i.2xlarge", "m5.12xlarge"]),
             "blockDeviceMapping": {},
             "monitoring": {"enabled": false},
             "disableApiTermination": false,
@@ -583,6 +584,9 @@ fn request(op: &Op, rng: &mut Rng, ctx: &EventContext) -> Value {
         "ListBuckets" => json!({"Host": format!("s3.{region}.amazonaws.com")}),
         "GetBucketAcl" => {
             json!({"bucketName": bucket_name(rng, ctx), "Host": format!("s3.{region}.amazonaws.com"), "acl": ""})
+        }
+        "DeleteBucket" => {
+            json!({"bucketName": bucket_name(rng, ctx), "Host": format!("s3.{region}.amazonaws.com")})
         }
         "PutBucketPolicy" => json!({
             "bucketName": bucket_name(rng, ctx),
