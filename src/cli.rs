@@ -33,6 +33,19 @@ pub enum Command {
         trailcheck validate ./archive --format junit --fail-on modified,deleted > trailcheck.xml\n  \
         trailcheck validate s3://aws-cloudtrail-logs-111122223333-5c9a1e07 --start-time -7d --profile audit")]
     Validate(ValidateArgs),
+    /// Answer SQL questions from proven events only: validates as `validate` does and, in the
+    /// same pass, feeds the records of every intact log to the query.
+    #[command(after_help = "Examples:\n  \
+        trailcheck events ./archive --keys keys --sql \"SELECT useridentity.arn, eventtime, sourceipaddress FROM events WHERE eventname = 'DeleteBucket'\"\n  \
+        trailcheck events ./archive --keys keys --format parquet --out ./verified-events\n  \
+        trailcheck events ./archive --keys keys --include-unproven --format json > answer.json\n  \
+        trailcheck events --athena-ddl --out ./verified-events")]
+    Events(EventsArgs),
+    /// Run the built-in detections (logging stopped, root activity, console logins without
+    /// MFA, ingress from anywhere, buckets deleted or opened, ...) over proven events.
+    #[command(after_help = "Example:\n  \
+        trailcheck triage ./archive --keys keys --start-time -7d")]
+    Triage(TriageArgs),
     /// Copy a trail's digests, logs and public keys from S3 into a folder `validate` reads
     /// offline; run it again to resume.
     #[command(after_help = "Example:\n  \
@@ -140,6 +153,101 @@ pub struct VerifyQueryResultsArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// Where the events come from: the same source, keys and range options as `validate`.
+#[derive(Args, Debug, Clone)]
+pub struct EventSourceArgs {
+    /// The archive: s3://BUCKET[/PREFIX], a folder mirroring a bucket, or one folder per
+    /// bucket.
+    #[arg(value_name = "SOURCE")]
+    pub path: Option<PathBuf>,
+    /// Folder of public key files, as `aws cloudtrail list-public-keys` prints them.
+    /// Default as for `validate`: ListPublicKeys for S3, else ./keys outside SOURCE.
+    #[arg(long, value_name = "DIR")]
+    pub keys: Option<PathBuf>,
+    /// Only keys with these fingerprints may verify digests, as for `validate`.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_fingerprints: Option<PathBuf>,
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// The bucket a one-bucket mirror holds. Default: read from the digests.
+    #[arg(long, value_name = "NAME")]
+    pub bucket: Option<String>,
+    /// Worker threads (default: one per core; 128 for an S3 source).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Print only the verdict line on stderr, not the unproven periods.
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub source: EventSourceArgs,
+    /// The query, over the table `events` (AWS's Athena CloudTrail columns plus `_log_key`,
+    /// `_log_bucket`, `_log_sha256`, `_digest_key`, `_key_fingerprint`, `_status`, `_account`,
+    /// `_region`). Default: SELECT * FROM events.
+    #[arg(long, value_name = "QUERY", conflicts_with = "sql_file")]
+    pub sql: Option<String>,
+    /// Read the query from a file.
+    #[arg(long, value_name = "FILE")]
+    pub sql_file: Option<PathBuf>,
+    /// Output format. Default: table on a terminal, jsonl otherwise.
+    #[arg(long, value_enum)]
+    pub format: Option<EventsFormat>,
+    /// Write the rows here instead of stdout; for parquet, a folder partitioned as
+    /// account=/region=/date= (Athena's partition projection layout).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Write the coverage (proven and unproven periods, excluded logs) here as JSON, for
+    /// jsonl, csv and parquet output.
+    #[arg(long, value_name = "FILE")]
+    pub coverage: Option<PathBuf>,
+    /// Also take the records of logs not proven intact, with their `_status`.
+    #[arg(long)]
+    pub include_unproven: bool,
+    /// Print the `CREATE EXTERNAL TABLE` for the parquet output at --out (default
+    /// s3://BUCKET/PREFIX/) and exit.
+    #[arg(long)]
+    pub athena_ddl: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TriageArgs {
+    #[command(flatten)]
+    pub source: EventSourceArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TriageFormat::Text)]
+    pub format: TriageFormat,
+    /// Also write the evidence report, with its "Findings from proven events" section.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventsFormat {
+    /// A table of the rows, then one line per unproven period (on stderr).
+    Table,
+    /// One object: query, columns, rows, coverage, excluded logs, outcome.
+    Json,
+    /// One JSON object per row; the coverage on stderr or in --coverage.
+    Jsonl,
+    /// CSV with a header row.
+    Csv,
+    /// Parquet, hive-partitioned under --out.
+    Parquet,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TriageFormat {
+    /// Findings per detection, then the unproven periods.
+    Text,
+    /// One object: findings per detection, coverage, excluded logs, outcome.
+    Json,
 }
 
 /// The time range and trail a run takes, shared by `validate`, `archive` and `events`.

@@ -1,13 +1,16 @@
 //! The `trailcheck` command: `cli` parses, `config` checks, one module per subcommand runs.
 
 mod archive;
+mod athena;
 mod cli;
 mod config;
+mod events;
 mod exit;
 mod keys;
 mod lake;
 mod progress;
 mod simulate;
+mod triage;
 mod validate;
 
 use std::ffi::OsString;
@@ -43,6 +46,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
     };
     match cli.command {
         Command::Validate(args) => validate::run(&args, command_line),
+        Command::Events(args) => events::run(&args),
+        Command::Triage(args) => triage::run(&args, command_line),
         Command::Simulate(args) => match simulate::run(&args) {
             Ok(()) => Exit::Intact,
             Err(e) => fatal(&e),

@@ -8,6 +8,8 @@
 //! test here prints why and passes, so `cargo test` runs offline.
 
 mod common;
+#[path = "common/events.rs"]
+mod tampered;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -1085,4 +1087,57 @@ fn keys_verify_says_key_by_key_which_match_cloudtrail() {
         text(&output.stderr)
     );
     assert_eq!(text(&output.stdout).matches("\tmatches").count(), 2);
+}
+
+/// `events` over the tampered trail of issue 11, once from its folder and once from S3.
+fn events_answer(servers: &Servers, trail: &Trail, source: &str) -> (i32, Value) {
+    let keys = trail.keys();
+    let end = trailcheck_core::time::display(trail.end());
+    let args = [
+        "events",
+        source,
+        "--keys",
+        keys.to_str().expect("utf-8"),
+        "--end-time",
+        &end,
+        "--format",
+        "json",
+        "--sql",
+        tampered::DELETE_BUCKETS,
+    ];
+    let output = run(servers, trail.dir.path(), &args);
+    let answer = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {} {}", text(&output.stdout), text(&output.stderr)));
+    (output.status.code().unwrap_or(-1), answer)
+}
+
+#[test]
+fn events_from_s3_answer_from_proven_logs_only_as_from_a_folder() {
+    let Some(servers) = servers("events") else {
+        return;
+    };
+    let bucket = bucket_name("events");
+    let mut spec = tampered::trail_spec();
+    spec.bucket = bucket.clone();
+    let s = tampered::scenario_of(&spec);
+    upload(&servers, &s.trail.archive(), Some((&bucket, "us-east-1")));
+    let archive = s.trail.archive();
+    let (local_code, local) = events_answer(&servers, &s.trail, archive.to_str().expect("utf-8"));
+    let (code, remote) = events_answer(&servers, &s.trail, &s3_url(&bucket));
+    assert_eq!((local_code, code), (1, 1), "{remote}");
+    assert_eq!(tampered::rows_of(&remote), s.expected);
+    for part in ["rows", "excluded", "coverage", "outcome", "columns"] {
+        assert_eq!(local[part], remote[part], "{part}");
+    }
+    let excluded: BTreeSet<&str> = (remote["excluded"].as_array().expect("excluded"))
+        .iter()
+        .filter_map(|e| e["key"].as_str())
+        .collect();
+    let expected: BTreeSet<&str> = [
+        s.modified.key.as_str(),
+        s.deleted.key.as_str(),
+        s.forged_key.as_str(),
+    ]
+    .into();
+    assert_eq!(excluded, expected);
 }

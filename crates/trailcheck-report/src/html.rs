@@ -74,12 +74,26 @@ pub(super) fn render(
     run: &RunInfo,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    render_with(report, opts, run, None, out)
+}
+
+/// [`render`], with a "Findings from proven events" section when `events` is given.
+pub(super) fn render_with(
+    report: &Report,
+    opts: &Options,
+    run: &RunInfo,
+    events: Option<&[Findings]>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let mut out = BufWriter::new(out);
     let outcome = report.outcome(&opts.fail_on);
     head(&mut out, report, outcome)?;
     verdict(&mut out, report, opts, outcome)?;
     checked(&mut out, report, opts, run)?;
     timeline_section(&mut out, report)?;
+    if let Some(events) = events {
+        event_findings(&mut out, report, events)?;
+    }
     findings(&mut out, report)?;
     appendix(&mut out, report)?;
     footer(&mut out, run)?;
@@ -834,6 +848,107 @@ fn summary_hover(summary: &timeline::Summary, scale: Scale, from: i64, to: i64) 
         }
     }
     text
+}
+
+/// One detection's hits over proven events, as `triage` found them: rows with the columns
+/// `eventtime, who, source_ip, eventname, region, account, detail, _log_key, _digest_key`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Findings {
+    pub title: String,
+    pub source: String,
+    pub rows: Vec<serde_json::Value>,
+}
+
+/// Each detection's hits, who, when, from where and the log and digest behind each; then the
+/// hours the evidence could not prove, so an empty table is read for what it covers.
+fn event_findings(out: &mut dyn Write, report: &Report, events: &[Findings]) -> io::Result<()> {
+    let hits: usize = events.iter().map(|f| f.rows.len()).sum();
+    writeln!(
+        out,
+        "<section id=\"event-findings\">\n<h2>Findings from proven events</h2>\n\
+         <p class=\"note\">{hits} hits of {} detections, over the records of logs proven \
+         intact only.</p>",
+        events.len()
+    )?;
+    let text = |row: &serde_json::Value, column: &str| {
+        escape(
+            row.get(column)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("-"),
+        )
+        .to_string()
+    };
+    for finding in events {
+        writeln!(
+            out,
+            "<h3>{} ({})</h3>\n<p class=\"note\">Source: {}</p>",
+            escape(&finding.title),
+            finding.rows.len(),
+            escape(&finding.source)
+        )?;
+        if finding.rows.is_empty() {
+            continue;
+        }
+        writeln!(
+            out,
+            "<table class=\"findings\">\n<tr><th>When</th><th>Who</th><th>From</th>\
+             <th>What</th><th>Where</th><th>Proven by</th></tr>"
+        )?;
+        for row in &finding.rows {
+            writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}<br>{}</td><td>{} {}</td>\
+                 <td><code>{}</code><br>digest <code>{}</code></td></tr>",
+                text(row, "eventtime"),
+                text(row, "who"),
+                text(row, "source_ip"),
+                text(row, "eventname"),
+                text(row, "detail"),
+                text(row, "account"),
+                text(row, "region"),
+                text(row, "_log_key"),
+                text(row, "_digest_key"),
+            )?;
+        }
+        writeln!(out, "</table>")?;
+    }
+    let unproven: Vec<(String, trailcheck_core::periods::Period)> =
+        trailcheck_core::periods::coverage(report)
+            .into_iter()
+            .flat_map(|c| {
+                let place = format!("{} {}", c.account, c.region);
+                c.unproven.into_iter().map(move |p| (place.clone(), p))
+            })
+            .collect();
+    writeln!(
+        out,
+        "<h3>Hours the evidence could not prove ({})</h3>",
+        unproven.len()
+    )?;
+    if unproven.is_empty() {
+        writeln!(
+            out,
+            "<p class=\"note\">None: the findings cover every hour in range.</p>"
+        )?;
+    } else {
+        writeln!(
+            out,
+            "<table class=\"findings\">\n<tr><th>Account and region</th><th>From</th>\
+             <th>To</th><th>Why</th></tr>"
+        )?;
+        for (place, period) in &unproven {
+            writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(place),
+                time::display(period.from),
+                time::display(period.to),
+                escape(&period.why.join("; "))
+            )?;
+        }
+        writeln!(out, "</table>")?;
+    }
+    writeln!(out, "</section>")
 }
 
 fn findings(out: &mut dyn Write, report: &Report) -> io::Result<()> {

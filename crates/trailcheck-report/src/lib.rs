@@ -10,7 +10,7 @@ pub mod lake;
 pub mod sanitize;
 mod text;
 
-pub use html::{JsonSeal, RunInfo, escape as escape_html};
+pub use html::{Findings, JsonSeal, RunInfo, escape as escape_html};
 
 use std::io::{self, Write};
 
@@ -75,4 +75,16 @@ pub fn junit(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Result
 /// The evidence report: one self-contained HTML file; `run` says how and when it was made.
 pub fn html(report: &Report, opts: &Options, run: &RunInfo, out: &mut dyn Write) -> io::Result<()> {
     html::render(report, opts, run, out)
+}
+
+/// [`html`] with a "Findings from proven events" section: `triage`'s detections and their
+/// hits, and the hours the evidence could not prove.
+pub fn html_with_findings(
+    report: &Report,
+    opts: &Options,
+    run: &RunInfo,
+    events: &[Findings],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    html::render_with(report, opts, run, Some(events), out)
 }
