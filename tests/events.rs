@@ -404,6 +404,7 @@ fn triage_finds_the_deletes_of_intact_logs_and_cites_their_proof() {
     let archive = s.trail.archive();
     let keys = s.trail.keys();
     let end = trailcheck_core::time::display(s.trail.end());
+    let html = s.trail.dir.path().join("case.html");
     let output = trailcheck(
         s.trail.dir.path(),
         &[
@@ -415,6 +416,8 @@ fn triage_finds_the_deletes_of_intact_logs_and_cites_their_proof() {
             &end,
             "--format",
             "json",
+            "--report",
+            html.to_str().expect("utf-8"),
         ],
     );
     assert_eq!(output.status.code(), Some(1));
@@ -443,4 +446,50 @@ fn triage_finds_the_deletes_of_intact_logs_and_cites_their_proof() {
     assert_eq!(found, expected);
     assert!(!result.to_string().contains(MALLORY));
     assert_eq!(result["outcome"], "tampered");
+
+    // The evidence report carries the findings beside the verdicts, with their proof.
+    let html = fs::read_to_string(&html).expect("report written");
+    assert!(html.contains("Findings from proven events"));
+    for key in &expected {
+        assert!(html.contains(key.as_str()), "{key} not in the report");
+    }
+    assert!(!html.contains(MALLORY));
+    assert!(
+        html.contains(&s.modified.key),
+        "the modified log is in the verdicts"
+    );
+}
+
+/// DuckDB, reading the same `.json.gz` files with `read_json_auto` and `unnest(Records)`,
+/// returns the rows `events` returns for the DeleteBucket and RunInstances questions: the
+/// agreement check of `bench/query.py`, on a small trail. Needs `TRAILCHECK_TEST_PYTHON`
+/// with `duckdb` (scripts/test installs it); without the variable it says so and passes.
+#[test]
+fn the_rows_agree_with_duckdb_reading_the_same_logs() {
+    let Ok(python) = std::env::var("TRAILCHECK_TEST_PYTHON") else {
+        eprintln!("skipping: TRAILCHECK_TEST_PYTHON is not set (scripts/test sets it)");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("trail");
+    let output = std::process::Command::new(python)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/query.py"))
+        .arg(env!("CARGO_BIN_EXE_trailcheck"))
+        .arg(&data)
+        .args(["--hours", "14", "--logs-per-hour", "2", "--rounds", "1"])
+        .output()
+        .expect("bench/query.py runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for question in ["DeleteBucket", "RunInstances"] {
+        let line = (stdout.lines())
+            .find(|l| l.starts_with(&format!("{question}: ")))
+            .unwrap_or_else(|| panic!("no {question} line in {stdout}"));
+        assert!(line.contains("rows, the same from both"), "{line}");
+        assert!(!line.contains(": 0 rows"), "{line}");
+    }
 }
