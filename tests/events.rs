@@ -323,6 +323,11 @@ fn a_bad_query_is_a_one_line_usage_error() {
         "SELECT * FROM cloudtrail_logs",
         "DROP TABLE events",
         "COPY (SELECT 1) TO '/tmp/trailcheck-should-not-exist.csv'",
+        "SELECT * FROM '/etc/hosts'",
+        "SELECT * FROM read_csv('/etc/hosts')",
+        "SET datafusion.execution.batch_size = 1",
+        "SELECT 1; SELECT 2",
+        "",
     ] {
         let (code, stdout, stderr) = events(&trail, &["--format", "json", "--sql", sql]);
         assert_eq!(code, 2, "{sql}: {stdout} {stderr}");
@@ -491,5 +496,34 @@ fn the_rows_agree_with_duckdb_reading_the_same_logs() {
             .unwrap_or_else(|| panic!("no {question} line in {stdout}"));
         assert!(line.contains("rows, the same from both"), "{line}");
         assert!(!line.contains(": 0 rows"), "{line}");
+    }
+}
+
+#[test]
+fn logs_that_cannot_be_proven_leave_the_answer_incomplete_with_exit_3() {
+    let trail = simulate(&tampered(trailcheck_sim::TamperKind::UnknownKey));
+    let (code, answer) = events_json(&trail, "SELECT _log_key, _status FROM events", &[]);
+    assert_eq!(code, 3, "{answer}");
+    assert_eq!(answer["outcome"], "incomplete");
+    let excluded = answer["excluded"].as_array().expect("excluded");
+    assert!(!excluded.is_empty());
+    assert!(
+        excluded.iter().all(|e| e["status"] == "unverifiable"),
+        "{answer}"
+    );
+    let unproven = answer["coverage"][0]["unproven"]
+        .as_array()
+        .expect("unproven");
+    assert!(
+        unproven
+            .iter()
+            .any(|p| p["why"].to_string().contains("unverifiable")),
+        "{answer}"
+    );
+    // Every row is of an intact log, and none of an excluded one.
+    let excluded_keys: BTreeSet<&str> = excluded.iter().filter_map(|e| e["key"].as_str()).collect();
+    for row in answer["rows"].as_array().expect("rows") {
+        assert_eq!(row["_status"], "intact");
+        assert!(!excluded_keys.contains(row["_log_key"].as_str().unwrap_or_default()));
     }
 }
