@@ -284,13 +284,15 @@ impl<'a> Archiver<'a> {
                 }
                 Ok(_) => {}
                 Err(FetchError::NotFound) => return (Copied::NotFound, None),
-                Err(FetchError::Inaccessible(why)) => return (Copied::Failed(why), None),
+                Err(other) => return (Copied::Failed(other.to_string()), None),
             }
         }
         let copied = match self.download(bucket, key, &path, digest) {
             Ok(()) => Copied::New,
             Err(FetchError::NotFound) => Copied::NotFound,
-            Err(FetchError::Inaccessible(why)) => Copied::Failed(why),
+            // Archived or encrypted beyond reach: said as the store says it, so the
+            // operator sees "restore it first" or the KMS key to ask for.
+            Err(other) => Copied::Failed(other.to_string()),
         };
         (copied, Some(path))
     }

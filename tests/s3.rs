@@ -1141,3 +1141,149 @@ fn events_from_s3_answer_from_proven_logs_only_as_from_a_folder() {
     .into();
     assert_eq!(excluded, expected);
 }
+
+/// Rewrites objects in place with boto3 (copy onto themselves), as S3 lifecycle rules or an
+/// operator would: `extra` is CopyObject's arguments as JSON (StorageClass, SSE-KMS, ...).
+fn rewrite_objects(servers: &Servers, bucket: &str, keys: &[&str], extra: Value) {
+    let script = r#"
+import json, sys, boto3
+endpoint, bucket, extra, keys = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4:]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+for key in keys:
+    s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": key},
+                   MetadataDirective="COPY", **extra)
+"#;
+    let output = Command::new(&servers.python)
+        .args(["-c", script, &servers.s3, bucket, &extra.to_string()])
+        .args(keys)
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "copy_object: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn verdict_of<'a>(report: &'a Value, key: &str) -> &'a Value {
+    report["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .find(|f| f["key"] == key)
+        .unwrap_or_else(|| panic!("no verdict for {key}"))
+}
+
+#[test]
+fn archived_objects_are_unverifiable_with_their_storage_class_never_deleted() {
+    let Some(servers) = servers("archived") else {
+        return;
+    };
+    let (trail, bucket) = uploaded(&servers, "archived", spec());
+    let log = logs_listed_by(&trail.manifest, &trail.newest_digest().key)[0].to_owned();
+    let deep = logs_listed_by(&trail.manifest, &trail.oldest_digest().key)[0].to_owned();
+    rewrite_objects(
+        &servers,
+        &bucket,
+        &[&log],
+        serde_json::json!({"StorageClass": "GLACIER"}),
+    );
+    rewrite_objects(
+        &servers,
+        &bucket,
+        &[&deep],
+        serde_json::json!({"StorageClass": "DEEP_ARCHIVE"}),
+    );
+    let (code, report) = validate_json(&servers, &trail, &s3_url(&bucket), &[]);
+    assert_eq!(code, 3, "unverifiable, not tampered: {report}");
+    for (key, class) in [(&log, "GLACIER"), (&deep, "DEEP_ARCHIVE")] {
+        let verdict = verdict_of(&report, key);
+        assert_eq!(verdict["status"], "unverifiable", "{verdict}");
+        assert_eq!(verdict["cause"], "archived", "{verdict}");
+        let detail = verdict["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(class), "{detail}");
+        assert!(detail.contains("restore"), "{detail}");
+    }
+    let files = report["files"].as_array().expect("files");
+    let intact = files.iter().filter(|f| f["status"] == "intact").count();
+    assert_eq!(
+        intact,
+        files.len() - 2,
+        "the run goes on past archived objects"
+    );
+
+    // An archived digest: unverifiable, and so are the logs only it lists; nothing deleted.
+    let digest = trail.newest_digest().key.clone();
+    rewrite_objects(
+        &servers,
+        &bucket,
+        &[&digest],
+        serde_json::json!({"StorageClass": "GLACIER"}),
+    );
+    let (code, report) = validate_json(&servers, &trail, &s3_url(&bucket), &[]);
+    assert_eq!(code, 3, "{report}");
+    assert_eq!(verdict_of(&report, &digest)["cause"], "archived");
+    assert!(
+        report["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .all(|f| f["status"] != "deleted"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_kms_key_the_caller_may_not_use_is_named_not_a_generic_access_error() {
+    let Some(servers) = servers("kms") else {
+        return;
+    };
+    const KMS_KEY: &str =
+        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let (trail, bucket) = uploaded(&servers, "kms", spec());
+    let logs = logs_listed_by(&trail.manifest, &trail.newest_digest().key);
+    let (named, headed) = (logs[0].to_owned(), logs[1].to_owned());
+    rewrite_objects(
+        &servers,
+        &bucket,
+        &[&named, &headed],
+        serde_json::json!({"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": KMS_KEY}),
+    );
+    // S3 refuses the GETs as it does when kms:Decrypt is missing: once with the key in the
+    // message, once with a bare "Access Denied" (the key then comes from HeadObject).
+    let proxy = Proxy::start(&servers, 0);
+    let message = format!(
+        "User: arn:aws:iam::111122223333:user/auditor is not authorized to perform: \
+         kms:Decrypt on resource: {KMS_KEY} because no identity-based policy allows the \
+         kms:Decrypt action"
+    );
+    proxy.fail(serde_json::json!([
+        {"path": named, "method": "GET", "status": 403, "code": "AccessDenied",
+         "message": message, "times": -1},
+        {"path": headed, "method": "GET", "status": 403, "code": "AccessDenied",
+         "message": "Access Denied", "times": -1},
+    ]));
+    let url = proxy.url();
+    let (code, report) = validate_json(
+        &servers,
+        &trail,
+        &s3_url(&bucket),
+        &["--endpoint-url", &url],
+    );
+    assert_eq!(code, 3, "{report}");
+    for key in [&named, &headed] {
+        let verdict = verdict_of(&report, key);
+        assert_eq!(verdict["status"], "unverifiable", "{verdict}");
+        assert_eq!(verdict["cause"], "kms-access-denied", "{verdict}");
+        let detail = verdict["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(KMS_KEY), "{detail}");
+    }
+    // Only the two denied GETs were asked about again, and only with HEAD.
+    let heads: Vec<String> = (proxy.requests().into_iter())
+        .filter(|(method, _, _)| method == "HEAD")
+        .map(|(_, path, _)| path)
+        .collect();
+    assert_eq!(heads.len(), 1, "{heads:?}");
+    assert!(heads[0].contains(&headed), "{heads:?}");
+}

@@ -10,7 +10,8 @@ own after every answer. Faults are rules set over an admin API, matched in order
   PUT    /__proxy/rules   [{"path": "SUBSTRING", "method": "GET", "status": 503,
                             "code": "SlowDown", "times": 1}, ...]
          path: a substring of the request's decoded path (e.g. an object key); method:
-         optional; times: how many requests to fail (-1: all); status/code: the S3 error.
+         optional; times: how many requests to fail (-1: all); status/code: the S3 error;
+         message: optional, its <Message>.
   GET    /__proxy/requests  every request seen: [{"method", "path", "query", "status"}]
   DELETE /__proxy/requests  forget them
   GET    /__proxy/health
@@ -64,10 +65,11 @@ class State:
             )
 
 
-def error_body(code, resource):
+def error_body(code, resource, message="injected by tests/s3/proxy.py"):
+    message = message.replace("&", "&amp;").replace("<", "&lt;")
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{code}</Code><Message>injected by tests/s3/proxy.py</Message>"
+        f"<Error><Code>{code}</Code><Message>{message}</Message>"
         f"<Resource>{resource}</Resource><RequestId>proxy</RequestId></Error>"
     ).encode()
 
@@ -123,9 +125,9 @@ class Handler(BaseHTTPRequestHandler):
         if fault:
             status = int(fault.get("status", 503))
             self.server.state.record(self.command, path, split.query, status)
-            return self._reply(
-                status, error_body(fault.get("code", "SlowDown"), path), "application/xml"
-            )
+            error = error_body(fault.get("code", "SlowDown"), path,
+                               fault.get("message", "injected by tests/s3/proxy.py"))
+            return self._reply(status, error, "application/xml")
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
         if body is not None:
             headers["Content-Length"] = str(len(body))

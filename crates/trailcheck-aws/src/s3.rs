@@ -125,7 +125,10 @@ impl S3Store {
     pub fn fetch(&self, bucket: &str, key: &str) -> Result<(Object, Listed), FetchError> {
         let client = self.client_for(bucket)?;
         let request = client.get_object().bucket(bucket).key(key).send();
-        let out = self.session.block_on(request).map_err(get_error)?;
+        let out = match self.session.block_on(request) {
+            Ok(out) => out,
+            Err(e) => return Err(self.refusal(&client, bucket, key, e)),
+        };
         let listed = Listed {
             key: key.to_owned(),
             size: out
@@ -332,19 +335,112 @@ fn metadata_of(user: Option<&HashMap<String, String>>) -> Metadata {
     )
 }
 
-/// NoSuchKey, and only NoSuchKey, is absence.
-fn get_error(error: SdkError<GetObjectError, HttpResponse>) -> FetchError {
-    if let SdkError::ServiceError(e) = &error
-        && e.err().is_no_such_key()
-    {
-        return FetchError::NotFound;
+impl S3Store {
+    /// What a failed GetObject means. NoSuchKey, and only NoSuchKey, is absence;
+    /// InvalidObjectState is an archived object; an access denial is asked about once more
+    /// (HeadObject, which needs no KMS permission) to tell a KMS key the caller may not use
+    /// from any other refusal.
+    fn refusal(
+        &self,
+        client: &Client,
+        bucket: &str,
+        key: &str,
+        error: SdkError<GetObjectError, HttpResponse>,
+    ) -> FetchError {
+        let SdkError::ServiceError(e) = &error else {
+            return FetchError::Inaccessible(describe_call("S3 GetObject", &error));
+        };
+        match e.err() {
+            GetObjectError::NoSuchKey(_) => return FetchError::NotFound,
+            GetObjectError::InvalidObjectState(state) => {
+                return FetchError::Archived {
+                    storage_class: archive_class(
+                        state.storage_class().map(|c| c.as_str()),
+                        state.access_tier().map(|t| t.as_str()),
+                    ),
+                };
+            }
+            _ => {}
+        }
+        let why = describe_call("S3 GetObject", &error);
+        if e.err().meta().code() != Some("AccessDenied") {
+            return FetchError::Inaccessible(why);
+        }
+        if let Some(key) = e.err().message().and_then(kms_key_in) {
+            return FetchError::KmsDenied { key, why };
+        }
+        let head = client.head_object().bucket(bucket).key(key).send();
+        match self.session.block_on(head) {
+            Ok(out) if is_kms(out.server_side_encryption().map(|s| s.as_str())) => {
+                FetchError::KmsDenied {
+                    key: out.ssekms_key_id().unwrap_or_default().to_owned(),
+                    why,
+                }
+            }
+            _ => FetchError::Inaccessible(why),
+        }
     }
-    FetchError::Inaccessible(describe_call("S3 GetObject", &error))
+}
+
+/// The storage class an InvalidObjectState names, with its access tier when there is one
+/// (Intelligent-Tiering's archive tiers).
+fn archive_class(class: Option<&str>, tier: Option<&str>) -> String {
+    match (class, tier) {
+        (Some(class), Some(tier)) => format!("{class} ({tier})"),
+        (Some(class), None) => class.to_owned(),
+        (None, Some(tier)) => tier.to_owned(),
+        (None, None) => "an archive storage class S3 did not name".to_owned(),
+    }
+}
+
+/// SSE-KMS or DSSE-KMS, as HeadObject reports `x-amz-server-side-encryption`.
+fn is_kms(encryption: Option<&str>) -> bool {
+    encryption.is_some_and(|e| e.starts_with("aws:kms"))
+}
+
+/// The KMS key an access-denied message names ("... kms:Decrypt on resource:
+/// arn:aws:kms:REGION:ACCOUNT:key/ID ..."), when it is about KMS.
+fn kms_key_in(message: &str) -> Option<String> {
+    if !message.contains("kms:") {
+        return None;
+    }
+    message
+        .match_indices("arn:aws")
+        .map(|(at, _)| {
+            let arn = &message[at..];
+            let end = arn
+                .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ')'))
+                .unwrap_or(arn.len());
+            arn[..end].trim_end_matches('.')
+        })
+        .find(|arn| arn.contains(":kms:"))
+        .map(str::to_owned)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kms_denials_name_their_key_and_other_denials_do_not() {
+        let message = "User: arn:aws:iam::111122223333:user/auditor is not authorized to \
+            perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab because no identity-based policy allows it";
+        assert_eq!(
+            kms_key_in(message).as_deref(),
+            Some("arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+        );
+        assert_eq!(kms_key_in("Access Denied"), None);
+        let s3_denied = "User: arn:aws:iam::111122223333:user/auditor is not authorized to \
+            perform: s3:GetObject on resource: arn:aws:s3:::bucket/key";
+        assert_eq!(kms_key_in(s3_denied), None);
+        assert!(is_kms(Some("aws:kms")) && is_kms(Some("aws:kms:dsse")));
+        assert!(!is_kms(Some("AES256")) && !is_kms(None));
+        assert_eq!(archive_class(Some("GLACIER"), None), "GLACIER");
+        assert_eq!(
+            archive_class(Some("INTELLIGENT_TIERING"), Some("ARCHIVE_ACCESS")),
+            "INTELLIGENT_TIERING (ARCHIVE_ACCESS)"
+        );
+    }
 
     #[test]
     fn s3_urls_parse_with_and_without_a_prefix() {

@@ -409,14 +409,11 @@ impl Judge<'_> {
         let verdict = |status, cause| self.verdict(FileKind::Digest, SIGN_FILE, status, cause);
         let object = match self.store.get(self.bucket, key) {
             Ok(object) => object,
-            Err(FetchError::NotFound) => {
-                return (verdict(Status::Deleted, Cause::NotFound), None);
-            }
-            Err(FetchError::Inaccessible(why)) => {
-                return (
-                    verdict(Status::Unverifiable, Cause::Inaccessible(why)),
-                    None,
-                );
+            Err(error) => {
+                return match Cause::of_refusal(error) {
+                    Some(cause) => (verdict(Status::Unverifiable, cause), None),
+                    None => (verdict(Status::Deleted, Cause::NotFound), None),
+                };
             }
         };
         let mut bytes = Vec::new();
@@ -472,10 +469,10 @@ impl Judge<'_> {
                     (Status::Intact, Cause::Verified, Some(h))
                 }
                 Hashing::Hashed(h) => (Status::Modified, Cause::HashMismatch, Some(h)),
-                Hashing::Failed(FetchError::NotFound) => (Status::Deleted, Cause::NotFound, None),
-                Hashing::Failed(FetchError::Inaccessible(why)) => {
-                    (Status::Unverifiable, Cause::Inaccessible(why), None)
-                }
+                Hashing::Failed(error) => match Cause::of_refusal(error) {
+                    Some(cause) => (Status::Unverifiable, cause, None),
+                    None => (Status::Deleted, Cause::NotFound, None),
+                },
                 Hashing::Unreadable(why) => (Status::Unverifiable, Cause::Unreadable(why), None),
             };
             let mut v = self.verdict(FileKind::Log, &listed.name, status, cause);

@@ -3,6 +3,7 @@
 //! This is the one verdict type of the program. The engine builds a [`Report`]; renderers
 //! only read it. Every file gets exactly one [`Status`] and one [`Cause`] that says why.
 
+use crate::store::FetchError;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -145,6 +146,10 @@ pub enum Cause {
     Unreadable(String),
     /// The store could not be asked (access denied, throttled, bucket not in the archive).
     Inaccessible(String),
+    /// The object is in an archive storage class; it must be restored before it is read.
+    Archived(String),
+    /// The object is encrypted with a KMS key the caller may not decrypt with (the key).
+    KmsAccessDenied(String),
     /// Log: listed only by a digest that is not proven authentic.
     ListedByUnverifiedDigest(String),
     /// Log: delivered while no digest was written (validation or logging was off).
@@ -172,6 +177,17 @@ pub enum Cause {
 }
 
 impl Cause {
+    /// Why an object the store did not give is unverifiable; `None` for an absent one, which
+    /// is for the caller to judge (deleted, or nothing claimed).
+    pub fn of_refusal(error: FetchError) -> Option<Cause> {
+        match error {
+            FetchError::NotFound => None,
+            FetchError::Inaccessible(why) => Some(Cause::Inaccessible(why)),
+            FetchError::Archived { storage_class } => Some(Cause::Archived(storage_class)),
+            FetchError::KmsDenied { key, .. } => Some(Cause::KmsAccessDenied(key)),
+        }
+    }
+
     /// A stable machine-readable code, used in JSON and JUnit output.
     pub fn code(&self) -> &'static str {
         match self {
@@ -195,6 +211,8 @@ impl Cause {
             Cause::NoSignature => "no-signature",
             Cause::Unreadable(_) => "unreadable",
             Cause::Inaccessible(_) => "inaccessible",
+            Cause::Archived(_) => "archived",
+            Cause::KmsAccessDenied(_) => "kms-access-denied",
             Cause::ListedByUnverifiedDigest(_) => "listed-by-unverified-digest",
             Cause::InGap => "in-gap",
             Cause::DigestMissing => "digest-missing",
@@ -234,6 +252,8 @@ impl Cause {
             | Cause::NoSignature
             | Cause::Unreadable(_)
             | Cause::Inaccessible(_)
+            | Cause::Archived(_)
+            | Cause::KmsAccessDenied(_)
             | Cause::ListedByUnverifiedDigest(_)
             | Cause::InGap
             | Cause::DigestMissing
@@ -307,6 +327,18 @@ impl fmt::Display for Cause {
             ),
             Cause::Unreadable(why) => write!(f, "cannot be read: {why}"),
             Cause::Inaccessible(why) => write!(f, "cannot be fetched: {why}"),
+            Cause::Archived(class) => write!(
+                f,
+                "archived in storage class {class}: restore it to validate it \
+                 (trailcheck restore-plan lists what a range needs)"
+            ),
+            Cause::KmsAccessDenied(key) if key.is_empty() => f.write_str(
+                "encrypted with a KMS key the caller may not decrypt with (kms:Decrypt)",
+            ),
+            Cause::KmsAccessDenied(key) => write!(
+                f,
+                "encrypted with KMS key {key}, which the caller may not decrypt with (kms:Decrypt)"
+            ),
             Cause::ListedByUnverifiedDigest(key) => {
                 write!(
                     f,

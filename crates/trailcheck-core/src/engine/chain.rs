@@ -275,13 +275,15 @@ impl<'a> Walker<'a> {
         }
         match self.lookup.fetch(&previous.bucket, &previous.key) {
             Ok(digest) => Located::At(self.add(digest)),
-            Err(FetchError::NotFound) => Located::Missing,
-            Err(FetchError::Inaccessible(why)) => {
+            Err(error) => {
+                let Some(cause) = Cause::of_refusal(error) else {
+                    return Located::Missing;
+                };
                 let mut unreadable = LoadedDigest {
                     bucket: previous.bucket.clone(),
                     key: previous.key.clone(),
                     name: None,
-                    content: Err(Cause::Inaccessible(why)),
+                    content: Err(cause),
                     metadata: Default::default(),
                 };
                 if let Some(ObjectName::Digest(name)) = objectkey::parse(&previous.key) {
@@ -403,8 +405,8 @@ impl<'a> Walker<'a> {
         }
         match self.lookup.fetch(&previous.bucket, &previous.key) {
             Err(FetchError::NotFound) => {}
-            // Present (out of range) or not to be asked: nothing is claimed about it.
-            Ok(_) | Err(FetchError::Inaccessible(_)) => return,
+            // Present (out of range) or not to be read: nothing is claimed about it.
+            Ok(_) | Err(_) => return,
         }
         let named_time = match objectkey::parse(&previous.key) {
             Some(ObjectName::Digest(name)) => name.end,

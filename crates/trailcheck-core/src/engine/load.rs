@@ -66,8 +66,10 @@ pub fn load_named(
 ) -> Result<LoadedDigest, FetchError> {
     let (content, metadata) = match store.get(bucket, key) {
         Ok(object) => (parse(object.body), object.metadata),
-        Err(FetchError::NotFound) => return Err(FetchError::NotFound),
-        Err(FetchError::Inaccessible(why)) => (Err(Cause::Inaccessible(why)), Metadata::default()),
+        Err(error) => match Cause::of_refusal(error) {
+            Some(cause) => (Err(cause), Metadata::default()),
+            None => return Err(FetchError::NotFound),
+        },
     };
     Ok(LoadedDigest::named(bucket, key, name, content, metadata))
 }

@@ -14,7 +14,8 @@ use super::chain::{Listing, LogTask};
 pub enum Fetched {
     Inflated(Inflated),
     NotFound,
-    Inaccessible(String),
+    /// The store would not give it: why, as the cause the log is unverifiable for.
+    Refused(Cause),
     Gzip(GzipError),
 }
 
@@ -28,6 +29,10 @@ impl Fetched {
     }
 }
 
+fn refused(error: FetchError) -> Fetched {
+    Cause::of_refusal(error).map_or(Fetched::NotFound, Fetched::Refused)
+}
+
 /// Fetches a log and hashes its first gzip member.
 pub fn fetch(store: &dyn Store, bucket: &str, key: &str) -> Fetched {
     match store.get(bucket, key) {
@@ -35,8 +40,7 @@ pub fn fetch(store: &dyn Store, bucket: &str, key: &str) -> Fetched {
             Ok(inflated) => Fetched::Inflated(inflated),
             Err(e) => Fetched::Gzip(e),
         },
-        Err(FetchError::NotFound) => Fetched::NotFound,
-        Err(FetchError::Inaccessible(why)) => Fetched::Inaccessible(why),
+        Err(error) => refused(error),
     }
 }
 
@@ -52,8 +56,7 @@ pub fn fetch_keeping(
             Ok((inflated, kept)) => (Fetched::Inflated(inflated), kept),
             Err(e) => (Fetched::Gzip(e), None),
         },
-        Err(FetchError::NotFound) => (Fetched::NotFound, None),
-        Err(FetchError::Inaccessible(why)) => (Fetched::Inaccessible(why), None),
+        Err(error) => (refused(error), None),
     }
 }
 
@@ -96,9 +99,7 @@ fn judge(task: &LogTask, fetched: impl FnOnce() -> Fetched) -> Judged {
         Fetched::NotFound => {
             return (if_trusted(Cause::NotFound), expected, None);
         }
-        Fetched::Inaccessible(why) => {
-            return (Cause::Inaccessible(why), expected, None);
-        }
+        Fetched::Refused(cause) => return (cause, expected, None),
         // CloudTrail never writes these, whatever a digest says: tampering on their own.
         Fetched::Gzip(GzipError::TrailingData) => {
             return (Cause::DataAfterGzip, expected, None);
@@ -211,11 +212,26 @@ mod tests {
             ),
             (
                 "access denied",
-                Fetched::Inaccessible("denied".into()),
+                Fetched::Refused(Cause::Inaccessible("denied".into())),
                 &right,
                 [
                     (Unverifiable, "inaccessible"),
                     (Unverifiable, "inaccessible"),
+                ],
+            ),
+            (
+                "in Glacier: never deleted, never intact",
+                Fetched::Refused(Cause::Archived("GLACIER".into())),
+                &right,
+                [(Unverifiable, "archived"), (Unverifiable, "archived")],
+            ),
+            (
+                "KMS key not usable",
+                Fetched::Refused(Cause::KmsAccessDenied("arn:aws:kms:k".into())),
+                &right,
+                [
+                    (Unverifiable, "kms-access-denied"),
+                    (Unverifiable, "kms-access-denied"),
                 ],
             ),
             (
@@ -281,7 +297,7 @@ mod tests {
         store.deny(BUCKET, KEY);
         assert!(matches!(
             fetch(&store, BUCKET, KEY),
-            Fetched::Inaccessible(_)
+            Fetched::Refused(Cause::Inaccessible(_))
         ));
         store.put(BUCKET, "plain", CONTENT.to_vec(), Metadata::default());
         assert!(matches!(

@@ -34,6 +34,18 @@ pub enum FetchError {
     NotFound,
     /// The store refused (access denied) or could not be asked; never proof of absence.
     Inaccessible(String),
+    /// The object is in an archive storage class (S3 Glacier Flexible Retrieval, Deep
+    /// Archive, an Intelligent-Tiering archive tier) and must be restored before it is read.
+    Archived {
+        /// The storage class, with the access tier where there is one.
+        storage_class: String,
+    },
+    /// The object is encrypted with a KMS key the caller may not use to decrypt.
+    KmsDenied {
+        /// The key's ARN or ID, as S3 reports it; empty when S3 did not say.
+        key: String,
+        why: String,
+    },
 }
 
 impl fmt::Display for FetchError {
@@ -41,6 +53,15 @@ impl fmt::Display for FetchError {
         match self {
             FetchError::NotFound => f.write_str("not found"),
             FetchError::Inaccessible(why) => f.write_str(why),
+            FetchError::Archived { storage_class } => {
+                write!(
+                    f,
+                    "archived in storage class {storage_class}: restore it first"
+                )
+            }
+            FetchError::KmsDenied { key, why } => {
+                write!(f, "KMS key {key} may not be used to decrypt it: {why}")
+            }
         }
     }
 }
