@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::ArchiveArgs;
-use crate::config::{Range, S3_JOBS, jobs, parse_source};
+use crate::config::s3_plan;
 use crate::exit::Exit;
 use trailcheck_aws::cloudtrail::{self, CloudTrailKeys};
 use trailcheck_aws::s3::{Listed, S3Location, S3Store};
@@ -70,24 +70,13 @@ pub fn run(args: &ArchiveArgs) -> Result<Exit, RunError> {
 }
 
 fn plan(args: &ArchiveArgs, now: DateTime<Utc>) -> Result<(S3Location, Settings), ConfigError> {
-    let location = parse_source(&args.source)?.ok_or_else(|| ConfigError::Option {
-        option: "SOURCE",
-        why: format!(
-            "'{}' is not s3://BUCKET[/PREFIX]: archive copies from S3",
-            args.source.display()
-        ),
-    })?;
-    let Range { start, end, trail } = Range::from_args(&args.range, now)?;
-    let jobs = jobs(args.jobs, S3_JOBS)?;
-    Ok((
-        location,
-        Settings {
-            start,
-            end,
-            trail,
-            jobs,
-        },
-    ))
+    s3_plan(
+        &args.source,
+        "archive copies from S3",
+        &args.range,
+        args.jobs,
+        now,
+    )
 }
 
 fn out_error(path: &Path, e: &io::Error) -> ConfigError {

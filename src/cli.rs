@@ -52,6 +52,13 @@ pub enum Command {
         trailcheck archive s3://aws-cloudtrail-logs-111122223333-5c9a1e07 ./evidence --start-time 2026-11-01 --end-time 2026-11-08\n  \
         trailcheck validate ./evidence")]
     Archive(ArchiveArgs),
+    /// List what a range needs restored from S3 Glacier storage classes before it can be
+    /// validated, and the restore-object calls (or Batch Operations manifest) to do it.
+    /// trailcheck only reads; the calls are for someone allowed to run them.
+    #[command(after_help = "Example:\n  \
+        trailcheck restore-plan s3://aws-cloudtrail-logs-111122223333-5c9a1e07 --start-time 2024-01-01 --end-time 2024-02-01\n  \
+        trailcheck restore-plan s3://aws-cloudtrail-logs-111122223333-5c9a1e07 --start-time -400d --manifest restore.csv --tier Bulk")]
+    RestorePlan(RestorePlanArgs),
     /// Verify a CloudTrail Lake query's saved results (result_sign.json and its
     /// result_*.csv.gz), online or offline.
     #[command(after_help = "Examples:\n  \
@@ -221,8 +228,8 @@ pub struct TriageArgs {
     #[command(flatten)]
     pub source: EventSourceArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = TriageFormat::Text)]
-    pub format: TriageFormat,
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
     /// Also write the evidence report, with its "Findings from proven events" section.
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
@@ -243,10 +250,10 @@ pub enum EventsFormat {
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TriageFormat {
-    /// Findings per detection, then the unproven periods.
+pub enum TextOrJson {
+    /// For a person: lines, then a summary.
     Text,
-    /// One object: findings per detection, coverage, excluded logs, outcome.
+    /// One JSON object, for a program.
     Json,
 }
 
@@ -281,6 +288,50 @@ pub struct ArchiveArgs {
     pub jobs: Option<usize>,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RestorePlanArgs {
+    /// The trail: s3://BUCKET[/PREFIX].
+    #[arg(value_name = "SOURCE")]
+    pub source: PathBuf,
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
+    /// Days a restored copy of a Glacier object stays readable.
+    #[arg(long, value_name = "N", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub days: u32,
+    /// Retrieval tier (Deep Archive has no Expedited tier: its objects get Standard).
+    #[arg(long, value_enum, ignore_case = true, default_value_t = RestoreTier::Bulk)]
+    pub tier: RestoreTier,
+    /// Also write the objects to restore as an S3 Batch Operations CSV manifest.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// Requests in flight (default 128).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// S3's retrieval tiers for a restore.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestoreTier {
+    Bulk,
+    Standard,
+    Expedited,
+}
+
+impl RestoreTier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestoreTier::Bulk => "Bulk",
+            RestoreTier::Standard => "Standard",
+            RestoreTier::Expedited => "Expedited",
+        }
+    }
 }
 
 /// The AWS options, as the AWS CLI has them. Credentials come from the standard chain:

@@ -26,6 +26,35 @@ pub const MAX_JOBS: usize = 1024;
 /// 2.9 s, 128 threads 2.3-2.5 s, 192 and 256 no faster.
 pub const S3_JOBS: usize = 128;
 
+/// The S3 location and settings of a command that reads only from S3 (`archive`,
+/// `restore-plan`); `only_s3` says why a folder will not do.
+pub fn s3_plan(
+    source: &Path,
+    only_s3: &str,
+    range: &RangeArgs,
+    jobs_given: Option<usize>,
+    now: DateTime<Utc>,
+) -> Result<(S3Location, Settings), ConfigError> {
+    let location = parse_source(source)?.ok_or_else(|| ConfigError::Option {
+        option: "SOURCE",
+        why: format!(
+            "'{}' is not s3://BUCKET[/PREFIX]: {only_s3}",
+            source.display()
+        ),
+    })?;
+    let Range { start, end, trail } = Range::from_args(range, now)?;
+    let jobs = jobs(jobs_given, S3_JOBS)?;
+    Ok((
+        location,
+        Settings {
+            start,
+            end,
+            trail,
+            jobs,
+        },
+    ))
+}
+
 /// Everything `validate` needs, checked.
 pub struct ValidateConfig {
     pub source: PathBuf,

@@ -9,6 +9,7 @@ mod exit;
 mod keys;
 mod lake;
 mod progress;
+mod restore_plan;
 mod simulate;
 mod triage;
 mod validate;
@@ -58,6 +59,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
         }
         Command::Archive(args) => archive::run(&args).unwrap_or_else(|e| fatal(&e)),
         Command::VerifyQueryResults(args) => lake::run(&args),
+        Command::RestorePlan(args) => restore_plan::run(&args).unwrap_or_else(|e| fatal(&e)),
         Command::Keys(command) => keys::run(&command).unwrap_or_else(|e| fatal(&e)),
     }
 }

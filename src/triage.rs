@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 
-use crate::cli::{TriageArgs, TriageFormat};
+use crate::cli::{TextOrJson, TriageArgs};
 use crate::events::{Answer, EventsError, Feeder, source_config, validate};
 use crate::exit::Exit;
 use crate::fatal;
@@ -62,7 +62,7 @@ fn triage(args: &TriageArgs, command_line: Vec<String>) -> Result<Exit, EventsEr
         .map_err(EventsError::Query)?;
     let answer = Answer::new(&report, feeder.into_unreadable(), false);
     match args.format {
-        TriageFormat::Json => {
+        TextOrJson::Json => {
             let mut document = json!({
                 "version": 1,
                 "detections": findings.iter().map(detection_json).collect::<Vec<_>>(),
@@ -72,7 +72,7 @@ fn triage(args: &TriageArgs, command_line: Vec<String>) -> Result<Exit, EventsEr
             }
             let _ = writeln!(io::stdout().lock(), "{document}");
         }
-        TriageFormat::Text => write_text(&findings, &mut io::stdout().lock()),
+        TextOrJson::Text => write_text(&findings, &mut io::stdout().lock()),
     }
     answer.write_periods(&mut io::stderr().lock(), args.source.quiet);
     if let Some(path) = &args.report {

@@ -1287,3 +1287,137 @@ fn a_kms_key_the_caller_may_not_use_is_named_not_a_generic_access_error() {
     assert_eq!(heads.len(), 1, "{heads:?}");
     assert!(heads[0].contains(&headed), "{heads:?}");
 }
+
+/// Asks S3 (moto) to restore objects, as whoever runs the plan would.
+fn restore_objects(servers: &Servers, bucket: &str, keys: &[&str]) {
+    let script = r#"
+import sys, boto3
+endpoint, bucket, keys = sys.argv[1], sys.argv[2], sys.argv[3:]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+for key in keys:
+    s3.restore_object(Bucket=bucket, Key=key, RestoreRequest={"Days": 1})
+"#;
+    let output = Command::new(&servers.python)
+        .args(["-c", script, &servers.s3, bucket])
+        .args(keys)
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "restore_object: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn restore_plan_lists_archived_objects_by_class_with_the_calls_that_restore_them() {
+    let Some(servers) = servers("restore_plan") else {
+        return;
+    };
+    let (trail, bucket) = uploaded(&servers, "restore-plan", spec());
+    let logs = logs_listed_by(&trail.manifest, &trail.newest_digest().key);
+    let (glacier, deep, restored) = (logs[0].to_owned(), logs[1].to_owned(), logs[2].to_owned());
+    let digest = trail.oldest_digest().key.clone();
+    let glacier_class = serde_json::json!({"StorageClass": "GLACIER"});
+    rewrite_objects(
+        &servers,
+        &bucket,
+        &[&glacier, &restored, &digest],
+        glacier_class,
+    );
+    rewrite_objects(
+        &servers,
+        &bucket,
+        &[&deep],
+        serde_json::json!({"StorageClass": "DEEP_ARCHIVE"}),
+    );
+    restore_objects(&servers, &bucket, &[&restored]);
+    let end = trailcheck_core::time::display(trail.end());
+    let manifest = trail.dir.path().join("restore.csv");
+    let source = s3_url(&bucket);
+    let base = ["restore-plan", source.as_str(), "--end-time", &end];
+    let mut json_args = base.to_vec();
+    json_args.extend([
+        "--format",
+        "json",
+        "--manifest",
+        manifest.to_str().expect("utf-8"),
+    ]);
+    let output = run(&servers, trail.dir.path(), &json_args);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let plan: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let objects = plan["objects"].as_array().expect("objects");
+    let need = |key: &str| {
+        (objects.iter())
+            .find(|o| o["key"] == key)
+            .map(|o| o["need"].as_str().unwrap_or_default().to_owned())
+    };
+    assert_eq!(need(&glacier).as_deref(), Some("to restore"));
+    assert_eq!(need(&deep).as_deref(), Some("to restore"));
+    assert_eq!(need(&digest).as_deref(), Some("to restore"));
+    assert_eq!(need(&restored).as_deref(), Some("restored"));
+    assert_eq!(
+        objects.len(),
+        4,
+        "readable objects are counted, not listed: {plan}"
+    );
+    let request = &objects
+        .iter()
+        .find(|o| o["key"] == deep.as_str())
+        .expect("deep")["restore_request"];
+    assert_eq!(request["Days"], 7);
+    assert_eq!(request["GlacierJobParameters"]["Tier"], "Bulk");
+    let classes = plan["classes"].as_array().expect("classes");
+    let class = |name: &str| classes.iter().find(|c| c["storage_class"] == name).cloned();
+    assert_eq!(class("GLACIER").expect("GLACIER")["objects"], 3);
+    assert_eq!(class("DEEP_ARCHIVE").expect("DEEP_ARCHIVE")["objects"], 1);
+    let standard = class("STANDARD").expect("STANDARD");
+    assert_eq!(
+        standard["objects"].as_u64(),
+        Some(trail.manifest.files.len() as u64 - 4)
+    );
+    let manifest = std::fs::read_to_string(&manifest).expect("manifest written");
+    let lines: BTreeSet<&str> = manifest.lines().collect();
+    let expected: BTreeSet<String> = [&glacier, &deep, &digest]
+        .iter()
+        .map(|k| format!("{bucket},{k}"))
+        .collect();
+    assert_eq!(lines, expected.iter().map(String::as_str).collect());
+
+    // The text plan prints one restore-object call per archived object; Expedited falls
+    // back to Standard for Deep Archive, which has no Expedited tier.
+    let mut text_args = base.to_vec();
+    text_args.extend(["--tier", "Expedited", "--days", "3"]);
+    let output = run(&servers, trail.dir.path(), &text_args);
+    assert_eq!(output.status.code(), Some(0));
+    let out = text(&output.stdout);
+    let calls: Vec<&str> = out.lines().filter(|l| l.starts_with("aws s3api")).collect();
+    assert_eq!(calls.len(), 3, "{out}");
+    let deep_call = calls.iter().find(|c| c.contains(&deep)).expect("deep call");
+    assert!(deep_call.contains(r#""Tier":"Standard""#), "{deep_call}");
+    assert!(deep_call.contains(r#""Days":3"#), "{deep_call}");
+    let glacier_call = calls
+        .iter()
+        .find(|c| c.contains(&glacier))
+        .expect("glacier call");
+    assert!(
+        glacier_call.contains(r#""Tier":"Expedited""#),
+        "{glacier_call}"
+    );
+    // Planning reads only.
+    assert!(!out.contains("error"), "{out}");
+}
+
+#[test]
+fn restore_plan_needs_an_s3_source() {
+    let trail = simulate(&spec());
+    let archive = trail.archive();
+    let output = trailcheck(
+        trail.dir.path(),
+        &["restore-plan", archive.to_str().expect("utf-8")],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("restore-plan reads S3"), "{stderr}");
+}

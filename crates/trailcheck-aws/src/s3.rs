@@ -13,6 +13,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use tokio_util::io::SyncIoBridge;
 
 use crate::session::{self, AwsSession, describe as describe_call};
@@ -72,6 +73,20 @@ pub struct Listed {
     pub key: String,
     pub size: u64,
     pub etag: Option<String>,
+    /// The storage class a listing names (S3 omits it for STANDARD); `None` from HEAD/GET.
+    pub storage_class: Option<String>,
+}
+
+/// What HeadObject says of an object's archive state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArchiveState {
+    /// `x-amz-storage-class`; S3 omits it for STANDARD.
+    pub storage_class: Option<String>,
+    /// Intelligent-Tiering's `x-amz-archive-status`: ARCHIVE_ACCESS or DEEP_ARCHIVE_ACCESS.
+    pub archive_status: Option<String>,
+    /// `x-amz-restore`, as S3 writes it: `ongoing-request="true"`, or
+    /// `ongoing-request="false", expiry-date="..."` once a temporary copy is readable.
+    pub restore: Option<String>,
 }
 
 /// What one listing returned.
@@ -127,7 +142,7 @@ impl S3Store {
         let request = client.get_object().bucket(bucket).key(key).send();
         let out = match self.session.block_on(request) {
             Ok(out) => out,
-            Err(e) => return Err(self.refusal(&client, bucket, key, e)),
+            Err(e) => return Err(self.refusal(bucket, key, e)),
         };
         let listed = Listed {
             key: key.to_owned(),
@@ -136,6 +151,7 @@ impl S3Store {
                 .and_then(|n| u64::try_from(n).ok())
                 .unwrap_or(0),
             etag: out.e_tag().map(str::to_owned),
+            storage_class: None,
         };
         let metadata = metadata_of(out.metadata());
         let reader = Box::pin(out.body.into_async_read());
@@ -149,15 +165,7 @@ impl S3Store {
 
     /// Size and ETag of one object, without its body.
     pub fn head(&self, bucket: &str, key: &str) -> Result<Listed, FetchError> {
-        let client = self.client_for(bucket)?;
-        let request = client.head_object().bucket(bucket).key(key).send();
-        let out = self.session.block_on(request).map_err(|e| {
-            if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) {
-                FetchError::NotFound
-            } else {
-                FetchError::Inaccessible(describe_call("S3 HeadObject", &e))
-            }
-        })?;
+        let out = self.head_object(bucket, key)?;
         Ok(Listed {
             key: key.to_owned(),
             size: out
@@ -165,6 +173,30 @@ impl S3Store {
                 .and_then(|n| u64::try_from(n).ok())
                 .unwrap_or(0),
             etag: out.e_tag().map(str::to_owned),
+            storage_class: None,
+        })
+    }
+
+    /// The storage class, archive tier and restore state of one object (HeadObject).
+    pub fn archive_state(&self, bucket: &str, key: &str) -> Result<ArchiveState, FetchError> {
+        let out = self.head_object(bucket, key)?;
+        Ok(ArchiveState {
+            storage_class: out.storage_class().map(|c| c.as_str().to_owned()),
+            archive_status: out.archive_status().map(|a| a.as_str().to_owned()),
+            restore: out.restore().map(str::to_owned),
+        })
+    }
+
+    /// HeadObject; a 404 (HEAD has no body to say NoSuchKey) is absence.
+    fn head_object(&self, bucket: &str, key: &str) -> Result<HeadObjectOutput, FetchError> {
+        let client = self.client_for(bucket)?;
+        let request = client.head_object().bucket(bucket).key(key).send();
+        self.session.block_on(request).map_err(|e| {
+            if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) {
+                FetchError::NotFound
+            } else {
+                FetchError::Inaccessible(describe_call("S3 HeadObject", &e))
+            }
         })
     }
 
@@ -262,6 +294,7 @@ impl S3Store {
                         key: o.key()?.to_owned(),
                         size: o.size().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
                         etag: o.e_tag().map(str::to_owned),
+                        storage_class: o.storage_class().map(|c| c.as_str().to_owned()),
                     })
                 }));
             listing.folders.extend(
@@ -342,7 +375,6 @@ impl S3Store {
     /// from any other refusal.
     fn refusal(
         &self,
-        client: &Client,
         bucket: &str,
         key: &str,
         error: SdkError<GetObjectError, HttpResponse>,
@@ -369,8 +401,7 @@ impl S3Store {
         if let Some(key) = e.err().message().and_then(kms_key_in) {
             return FetchError::KmsDenied { key, why };
         }
-        let head = client.head_object().bucket(bucket).key(key).send();
-        match self.session.block_on(head) {
+        match self.head_object(bucket, key) {
             Ok(out) if is_kms(out.server_side_encryption().map(|s| s.as_str())) => {
                 FetchError::KmsDenied {
                     key: out.ssekms_key_id().unwrap_or_default().to_owned(),
