@@ -9,7 +9,7 @@
 //! digest, so an interrupted run leaves nothing half-written under a real name; run again,
 //! it skips every object already there and identical.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -205,7 +205,7 @@ impl<'a> Archiver<'a> {
                 digests.push(digest.loaded);
             }
         }
-        let logs = self.logs_to_copy(&digests, &inventory.logs, start, settings.end);
+        let logs = self.logs_to_copy(&digests, &inventory, start, settings.end);
         let results: Vec<(&(String, String), Copied)> = logs
             .par_iter()
             .map(|log| (log, self.copy(&log.0, &log.1).0))
@@ -216,14 +216,11 @@ impl<'a> Archiver<'a> {
         Ok((digests, tally))
     }
 
-    /// Every log the digests list, and the unlisted logs delivered in range.
+    /// Every log the digests list, and the unlisted logs of every kind delivered in range.
     fn logs_to_copy(
         &self,
         digests: &[LoadedDigest],
-        listed_logs: &BTreeMap<
-            trailcheck_core::engine::chain::FolderId,
-            Vec<(String, DateTime<Utc>)>,
-        >,
+        inventory: &inventory::Inventory,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> BTreeSet<(String, String)> {
@@ -233,7 +230,7 @@ impl<'a> Archiver<'a> {
             .flat_map(|c| c.digest.log_files.iter())
             .map(|log| (log.bucket.clone(), log.key.clone()))
             .collect();
-        for ((bucket, _), keys) in listed_logs {
+        for ((bucket, _), _, keys) in inventory.all_logs() {
             for (key, delivered) in keys {
                 if start <= *delivered && *delivered <= end {
                     logs.insert((bucket.clone(), key.clone()));

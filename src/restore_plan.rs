@@ -81,7 +81,7 @@ pub fn run(args: &RestorePlanArgs) -> Result<Exit, RunError> {
         .collect();
     // The oldest digest in range lists the logs of the hour before its end: those too.
     let logs_from = start - chrono::Duration::hours(1);
-    for ((bucket, _), logs) in &inventory.logs {
+    for ((bucket, _), _, logs) in inventory.all_logs() {
         for (key, delivered) in logs {
             if logs_from <= *delivered && *delivered <= settings.end {
                 wanted.insert((bucket.clone(), key.clone()));

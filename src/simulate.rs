@@ -11,9 +11,9 @@ use clap::Args;
 use trailcheck_core::time;
 use trailcheck_sim::{
     BucketSwitch, DEFAULT_ACCOUNT, DEFAULT_BUCKET, DEFAULT_HOURS, DEFAULT_LOGS_PER_HOUR,
-    DEFAULT_REGIONS, DEFAULT_SEED, DEFAULT_TRAIL_NAME, HourRange, Layout, Manifest, Rotation,
-    SigningKey, SimError, Spec, TamperKind, TamperSpec, TestKeys, default_start, simulate,
-    write_manifest, write_public_keys,
+    DEFAULT_REGIONS, DEFAULT_SEED, DEFAULT_TRAIL_NAME, HourRange, KindSpec, Layout, Manifest,
+    Rotation, SigningKey, SimError, Spec, TamperKind, TamperSpec, TestKeys, default_start,
+    simulate, write_manifest, write_public_keys,
 };
 
 /// Write a signed, realistic CloudTrail trail (optionally tampered) into a folder.
@@ -105,6 +105,12 @@ pub struct SimulateArgs {
     #[arg(long = "tamper", value_name = "KIND[@REGION:HOUR]")]
     pub tampers: Vec<TamperSpec>,
 
+    /// Also deliver logs of another kind, one an hour per region: insight
+    /// (CloudTrail-Insight/), network-activity or aggregated. With `:undigested` the digests
+    /// do not list them. Repeatable.
+    #[arg(long = "log-kind", value_name = "KIND[:undigested]")]
+    pub log_kinds: Vec<KindSpec>,
+
     /// Seed: the same options and seed give the same bytes.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_SEED)]
     pub seed: u64,
@@ -161,6 +167,7 @@ impl SimulateArgs {
             None => Layout::Mirror,
         });
         spec.tampers = self.tampers.clone();
+        spec.log_kinds = self.log_kinds.clone();
         spec.seed = self.seed;
         Ok(spec)
     }

@@ -1421,3 +1421,42 @@ fn restore_plan_needs_an_s3_source() {
     let stderr = text(&output.stderr);
     assert!(stderr.contains("restore-plan reads S3"), "{stderr}");
 }
+
+#[test]
+fn logs_of_other_kinds_get_the_same_verdicts_from_s3_as_from_a_folder() {
+    let Some(servers) = servers("log_kinds") else {
+        return;
+    };
+    let mut spec = spec();
+    spec.log_kinds = ["insight", "network-activity:undigested", "aggregated"]
+        .iter()
+        .map(|k| k.parse().expect("a kind"))
+        .collect();
+    let (trail, bucket) = uploaded(&servers, "log-kinds", spec);
+    let archive = trail.archive();
+    let (local_code, local) =
+        validate_json(&servers, &trail, archive.to_str().expect("utf-8"), &[]);
+    let (code, remote) = validate_json(&servers, &trail, &s3_url(&bucket), &[]);
+    assert_eq!((local_code, code), (3, 3), "{remote}");
+    assert_eq!(verdicts(&local), verdicts(&remote));
+    let causes: BTreeSet<(String, String)> = (remote["files"].as_array().expect("files"))
+        .iter()
+        .filter_map(|f| {
+            let key = f["key"].as_str()?;
+            let kind = key.split('/').nth(2)?.to_owned();
+            Some((kind, f["cause"].as_str()?.to_owned()))
+        })
+        .collect();
+    for expected in [
+        ("CloudTrail-Insight", "verified"),
+        ("CloudTrail-Aggregated", "verified"),
+        ("CloudTrail-NetworkActivity", "kind-not-digested"),
+    ] {
+        let expected = (expected.0.to_owned(), expected.1.to_owned());
+        assert!(causes.contains(&expected), "{expected:?} not in {causes:?}");
+    }
+    assert!(!causes.contains(&(
+        "CloudTrail-NetworkActivity".to_owned(),
+        "verified".to_owned()
+    )));
+}

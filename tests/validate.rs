@@ -728,3 +728,98 @@ fn a_run_that_reads_records_judges_as_validate_does_and_hands_over_exactly_the_h
     let statuses: std::collections::BTreeSet<Status> = handed.iter().map(|h| h.0.status).collect();
     assert!(statuses.contains(&Status::Modified) && statuses.contains(&Status::Unreferenced));
 }
+
+/// A trail that also delivers `kinds` (`insight`, `network-activity:undigested`, ...).
+fn with_kinds(kinds: &[&str]) -> Trail {
+    let mut spec = spec();
+    spec.log_kinds = kinds.iter().map(|k| k.parse().expect("a kind")).collect();
+    simulate(&spec)
+}
+
+fn logs_of_kind<'a>(trail: &'a Trail, dir: &str) -> Vec<&'a trailcheck_sim::FileEntry> {
+    let folder = format!("/{dir}/");
+    (trail.manifest.files.iter())
+        .filter(|f| f.kind == FileKind::Log && f.key.contains(&folder))
+        .collect()
+}
+
+#[test]
+fn logs_of_another_kind_that_digests_list_are_checked_wherever_they_live() {
+    let trail = with_kinds(&["insight", "aggregated"]);
+    let report = trail.validate();
+    for dir in ["CloudTrail-Insight", "CloudTrail-Aggregated"] {
+        let logs = logs_of_kind(&trail, dir);
+        assert_eq!(logs.len(), 4, "one an hour: {dir}");
+        for log in logs {
+            let verdict = find(&report, &log.key);
+            assert_eq!(
+                verdict.status,
+                Status::Intact,
+                "{}: {}",
+                log.key,
+                verdict.cause
+            );
+            assert_eq!(verdict.listed_by, log.listed_by);
+        }
+    }
+    assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Intact);
+
+    // Changed, it is modified like any listed log.
+    let insight = logs_of_kind(&trail, "CloudTrail-Insight")[1].clone();
+    std::fs::write(
+        trail.path(&insight.bucket, &insight.key),
+        gzip(b"{\"Records\":[]}"),
+    )
+    .expect("rewritten");
+    let report = trail.validate();
+    assert_only(
+        &report,
+        &[(&insight.key, Status::Modified, Cause::HashMismatch)],
+    );
+}
+
+#[test]
+fn an_unlisted_log_of_a_digested_kind_is_unreferenced() {
+    let trail = with_kinds(&["insight"]);
+    let insight = logs_of_kind(&trail, "CloudTrail-Insight")[1].clone();
+    let planted = insight.key.replace(
+        &insight.key[insight.key.len() - ".json.gz".len() - 16..],
+        "Pl4ntedPl4ntedXX.json.gz",
+    );
+    std::fs::copy(
+        trail.path(&insight.bucket, &insight.key),
+        trail.path(&insight.bucket, &planted),
+    )
+    .expect("planted");
+    let report = trail.validate();
+    assert_only(
+        &report,
+        &[(&planted, Status::Unreferenced, Cause::NotListed)],
+    );
+}
+
+#[test]
+fn logs_of_a_kind_no_digest_lists_are_not_covered_never_intact_never_tampering() {
+    let trail = with_kinds(&["insight", "network-activity:undigested"]);
+    let report = trail.validate();
+    let undigested = logs_of_kind(&trail, "CloudTrail-NetworkActivity");
+    assert_eq!(undigested.len(), 4);
+    let expected: Vec<(&str, Status, Cause)> = undigested
+        .iter()
+        .map(|l| {
+            let cause = Cause::KindNotDigested("CloudTrail-NetworkActivity".to_owned());
+            (l.key.as_str(), Status::Unverifiable, cause)
+        })
+        .collect();
+    assert_only(&report, &expected);
+    assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Incomplete);
+    assert_eq!(
+        find(&report, &undigested[0].key).cause.code(),
+        "kind-not-digested"
+    );
+    // Removing one is not a deletion anyone can prove: it simply is not there.
+    std::fs::remove_file(trail.path(&undigested[0].bucket, &undigested[0].key)).expect("removed");
+    let report = trail.validate();
+    assert!(report.files.iter().all(|f| f.key != undigested[0].key));
+    assert_eq!(report.outcome(&DEFAULT_FAIL_ON), Outcome::Incomplete);
+}

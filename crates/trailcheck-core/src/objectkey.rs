@@ -30,8 +30,47 @@ pub struct DigestName {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogName {
     pub folder: Folder,
+    /// Which folder of the account it lives in: what kind of events it holds.
+    pub kind: LogKind,
     /// Delivery time to the minute, from its name.
     pub delivered: DateTime<Utc>,
+}
+
+/// The log folders CloudTrail delivers into beside `CloudTrail-Digest/`. Digests list the
+/// logs of `CloudTrail/`; whether they list the others is read from the digests themselves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LogKind {
+    /// `CloudTrail/`: management and data events.
+    Events,
+    /// `CloudTrail-Insight/`: Insights events.
+    Insight,
+    /// `CloudTrail-NetworkActivity/`: network activity events.
+    NetworkActivity,
+    /// `CloudTrail-Aggregated/`: aggregated data-event summaries.
+    Aggregated,
+}
+
+impl LogKind {
+    pub const ALL: [LogKind; 4] = [
+        LogKind::Events,
+        LogKind::Insight,
+        LogKind::NetworkActivity,
+        LogKind::Aggregated,
+    ];
+
+    /// The folder name, which is also the tag in the file name (`ACCOUNT_<tag>_REGION_...`).
+    pub fn dir(self) -> &'static str {
+        match self {
+            LogKind::Events => LOG_DIR,
+            LogKind::Insight => "CloudTrail-Insight",
+            LogKind::NetworkActivity => "CloudTrail-NetworkActivity",
+            LogKind::Aggregated => "CloudTrail-Aggregated",
+        }
+    }
+
+    fn of_dir(dir: &str) -> Option<LogKind> {
+        LogKind::ALL.into_iter().find(|k| k.dir() == dir)
+    }
 }
 
 /// What a key names.
@@ -76,11 +115,11 @@ fn parse_after_awslogs(prefix: &[&str], rest: &[&str]) -> Option<ObjectName> {
         account: (*account).to_owned(),
         region: (*region).to_owned(),
     };
-    match *kind {
-        DIGEST_DIR => parse_digest_file(folder, file).map(ObjectName::Digest),
-        LOG_DIR => parse_log_file(folder, file).map(ObjectName::Log),
-        _ => None,
+    if *kind == DIGEST_DIR {
+        return parse_digest_file(folder, file).map(ObjectName::Digest);
     }
+    let kind = LogKind::of_dir(kind)?;
+    parse_log_file(folder, kind, file).map(ObjectName::Log)
 }
 
 fn parse_digest_file(folder: Folder, file: &str) -> Option<DigestName> {
@@ -108,8 +147,8 @@ fn parse_digest_file(folder: Folder, file: &str) -> Option<DigestName> {
     })
 }
 
-fn parse_log_file(folder: Folder, file: &str) -> Option<LogName> {
-    let head = format!("{}_CloudTrail_{}_", folder.account, folder.region);
+fn parse_log_file(folder: Folder, kind: LogKind, file: &str) -> Option<LogName> {
+    let head = format!("{}_{}_{}_", folder.account, kind.dir(), folder.region);
     let body = file.strip_prefix(&head)?.strip_suffix(GZ_JSON)?;
     let (stamp, unique) = body.split_once('_')?;
     if !is_stamp(stamp, 4)
@@ -121,6 +160,7 @@ fn parse_log_file(folder: Folder, file: &str) -> Option<LogName> {
     let delivered = stamp_time(stamp)?;
     Some(LogName {
         folder,
+        kind,
         delivered: delivered.and_utc(),
     })
 }
@@ -214,9 +254,9 @@ impl Folder {
         format!("{}{DIGEST_DIR}/{}/", self.account_root(), self.region)
     }
 
-    /// The folder holding this region's logs, with a trailing slash.
-    pub fn log_dir(&self) -> String {
-        format!("{}{LOG_DIR}/{}/", self.account_root(), self.region)
+    /// The folder holding this region's logs of `kind`, with a trailing slash.
+    pub fn log_dir(&self, kind: LogKind) -> String {
+        format!("{}{}/{}/", self.account_root(), kind.dir(), self.region)
     }
 }
 
@@ -241,10 +281,11 @@ impl LogName {
     /// The key CloudTrail gives a log delivered at this time with this unique string.
     pub fn key(&self, unique: &str) -> String {
         format!(
-            "{}{}/{}_CloudTrail_{}_{}_{unique}{GZ_JSON}",
-            self.folder.log_dir(),
+            "{}{}/{}_{}_{}_{}_{unique}{GZ_JSON}",
+            self.folder.log_dir(self.kind),
             self.delivered.format("%Y/%m/%d"),
             self.folder.account,
+            self.kind.dir(),
             self.folder.region,
             self.delivered.format("%Y%m%dT%H%MZ"),
         )
@@ -297,6 +338,28 @@ mod tests {
             Utc.with_ymd_and_hms(2015, 8, 1, 2, 10, 0).unwrap()
         );
         assert_eq!(l.key("Mu0KsOhtH1ar15ZZ"), LOG);
+        assert_eq!(l.kind, LogKind::Events);
+    }
+
+    #[test]
+    fn logs_of_every_kind_parse_and_rebuild_and_a_mismatched_tag_does_not() {
+        for kind in LogKind::ALL {
+            let key = LOG
+                .replace("/CloudTrail/", &format!("/{}/", kind.dir()))
+                .replace("_CloudTrail_", &format!("_{}_", kind.dir()));
+            let Some(ObjectName::Log(l)) = parse(&key) else {
+                panic!("{key} is not a log");
+            };
+            assert_eq!(l.kind, kind);
+            assert_eq!(l.key("Mu0KsOhtH1ar15ZZ"), key);
+        }
+        // The folder and the file name must say the same kind.
+        let mixed = LOG.replace("/CloudTrail/", "/CloudTrail-Insight/");
+        assert_eq!(parse(&mixed), None);
+        let unknown = LOG
+            .replace("/CloudTrail/", "/CloudTrail-Other/")
+            .replace("_CloudTrail_", "_CloudTrail-Other_");
+        assert_eq!(parse(&unknown), None);
     }
 
     #[test]

@@ -164,6 +164,9 @@ pub enum Cause {
     PeriodNotVerified,
     /// Log: no digest in range covers its folder at all.
     NoDigests,
+    /// Log of a kind (its folder, e.g. `CloudTrail-Insight`) that no digest of its folder is
+    /// seen to list: not covered by digest files, so neither proven nor disproven.
+    KindNotDigested(String),
     // --- pending
     /// Log younger than CloudTrail's delivery delay: its digest is not written yet.
     AwaitingDigest,
@@ -212,6 +215,7 @@ impl Cause {
             Cause::Unreadable(_) => "unreadable",
             Cause::Inaccessible(_) => "inaccessible",
             Cause::Archived(_) => "archived",
+            Cause::KindNotDigested(_) => "kind-not-digested",
             Cause::KmsAccessDenied(_) => "kms-access-denied",
             Cause::ListedByUnverifiedDigest(_) => "listed-by-unverified-digest",
             Cause::InGap => "in-gap",
@@ -254,6 +258,7 @@ impl Cause {
             | Cause::Inaccessible(_)
             | Cause::Archived(_)
             | Cause::KmsAccessDenied(_)
+            | Cause::KindNotDigested(_)
             | Cause::ListedByUnverifiedDigest(_)
             | Cause::InGap
             | Cause::DigestMissing
@@ -327,6 +332,10 @@ impl fmt::Display for Cause {
             ),
             Cause::Unreadable(why) => write!(f, "cannot be read: {why}"),
             Cause::Inaccessible(why) => write!(f, "cannot be fetched: {why}"),
+            Cause::KindNotDigested(kind) => write!(
+                f,
+                "not covered by digest files: no digest of this folder lists {kind} logs"
+            ),
             Cause::Archived(class) => write!(
                 f,
                 "archived in storage class {class}: restore it to validate it \

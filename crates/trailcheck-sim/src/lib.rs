@@ -29,7 +29,7 @@ pub use manifest::{ChainBreak, FileEntry, GapRecord, Manifest, Tampering};
 pub use sign::{PublicKeyRecord, SigningKey, TestKeys};
 pub use spec::{
     BucketSwitch, DEFAULT_ACCOUNT, DEFAULT_BUCKET, DEFAULT_HOURS, DEFAULT_LOGS_PER_HOUR,
-    DEFAULT_REGIONS, DEFAULT_SEED, DEFAULT_TRAIL_NAME, HourRange, Layout, Rotation, Spec,
+    DEFAULT_REGIONS, DEFAULT_SEED, DEFAULT_TRAIL_NAME, HourRange, KindSpec, Layout, Rotation, Spec,
     TamperKind, TamperSpec, default_start,
 };
 pub use write::{MANIFEST_FILE, PUBLIC_KEYS_FILE, sidecar_path, write_manifest, write_public_keys};

@@ -8,7 +8,7 @@ use serde::{Serialize, Serializer};
 
 use super::SimError;
 use super::sign::SigningKey;
-use trailcheck_core::objectkey::{Folder, is_organization_id};
+use trailcheck_core::objectkey::{Folder, LogKind, is_organization_id};
 
 /// 2026-11-01T00:00:00Z: a fixed default, so a default run gives the same bytes every day.
 pub const DEFAULT_START_EPOCH: i64 = 1_793_491_200;
@@ -55,7 +55,47 @@ pub struct Spec {
     pub bucket_switch: Option<BucketSwitch>,
     pub layout: Layout,
     pub tampers: Vec<TamperSpec>,
+    /// Other log kinds to deliver beside `CloudTrail/`, one log an hour each.
+    pub log_kinds: Vec<KindSpec>,
     pub seed: u64,
+}
+
+/// One `--log-kind KIND[:undigested]`: a log folder besides `CloudTrail/`, and whether the
+/// hour's digest lists its logs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KindSpec {
+    #[serde(serialize_with = "kind_dir")]
+    pub kind: LogKind,
+    pub digested: bool,
+}
+
+fn kind_dir<S: serde::Serializer>(kind: &LogKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(kind.dir())
+}
+
+impl std::str::FromStr for KindSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (name, digested) = match s.split_once(':') {
+            None => (s, true),
+            Some((name, "undigested")) => (name, false),
+            Some((_, other)) => {
+                return Err(format!("'{other}': the only suffix is ':undigested'"));
+            }
+        };
+        let kind = match name {
+            "insight" => LogKind::Insight,
+            "network-activity" => LogKind::NetworkActivity,
+            "aggregated" => LogKind::Aggregated,
+            other => {
+                return Err(format!(
+                    "'{other}' is not a log kind: insight, network-activity or aggregated"
+                ));
+            }
+        };
+        Ok(KindSpec { kind, digested })
+    }
 }
 
 /// From `at_hour` on, digests are signed by `key`.
@@ -137,6 +177,7 @@ impl Spec {
             bucket_switch: None,
             layout: Layout::Mirror,
             tampers: Vec::new(),
+            log_kinds: Vec::new(),
             seed: DEFAULT_SEED,
         }
     }

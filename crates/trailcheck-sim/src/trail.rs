@@ -14,7 +14,7 @@ use super::rng::Rng;
 use super::sign::SigningKey;
 use super::spec::{Spec, TamperKind};
 use trailcheck_core::hash::Sha256;
-use trailcheck_core::objectkey::{DigestName, LogName};
+use trailcheck_core::objectkey::{DigestName, LogKind, LogName};
 use trailcheck_core::time;
 
 /// Logs are delivered this many minutes or more inside their hour, so a delivery time never
@@ -69,6 +69,8 @@ pub(crate) struct LogFile {
     pub listed_by: Option<String>,
     /// Delivered late: listed by a backfill digest only.
     pub late: bool,
+    /// Listed by the hour's digest (a log kind the spec says is not digested is not).
+    pub digested: bool,
 }
 
 impl Trail {
@@ -164,6 +166,25 @@ fn add_hour_logs(
         let log = make_log(spec, &trail.cast, &mut rng, region, hour, delivered)?;
         trail.logs.push(log);
     }
+    // One log an hour of each other kind asked for, from streams of their own, so a spec
+    // without them writes the same bytes as before.
+    for (k, kind) in spec.log_kinds.iter().enumerate() {
+        let streams = [region_index, hour.into(), k as u64];
+        let mut times = Rng::stream(spec.seed, "kind-delivery", &streams);
+        let delivered = delivery_time(spec, &mut times, hour, 0, 1);
+        let mut rng = Rng::stream(spec.seed, "kind-log", &streams);
+        let mut log = make_log_of_kind(
+            spec,
+            &trail.cast,
+            &mut rng,
+            region,
+            hour,
+            delivered,
+            kind.kind,
+        )?;
+        log.digested = kind.digested;
+        trail.logs.push(log);
+    }
     Ok(())
 }
 
@@ -176,9 +197,23 @@ pub(crate) fn make_log(
     hour: u32,
     delivered: DateTime<Utc>,
 ) -> Result<LogFile, SimError> {
+    make_log_of_kind(spec, cast, rng, region, hour, delivered, LogKind::Events)
+}
+
+/// [`make_log`] in the folder of `kind` (`CloudTrail-Insight/`, ...).
+pub(crate) fn make_log_of_kind(
+    spec: &Spec,
+    cast: &Cast,
+    rng: &mut Rng,
+    region: &str,
+    hour: u32,
+    delivered: DateTime<Utc>,
+    kind: LogKind,
+) -> Result<LogFile, SimError> {
     let unique = rng.alnum(16);
     let key = LogName {
         folder: spec.folder(region),
+        kind,
         delivered,
     }
     .key(&unique);
@@ -199,6 +234,7 @@ pub(crate) fn make_log(
         newest: body.newest,
         listed_by: None,
         late: false,
+        digested: true,
     })
 }
 
@@ -231,7 +267,10 @@ fn add_regular_chain(
         }
         let listed = logs
             .clone()
-            .filter(|&i| trail.logs[i].hour == hour && !trail.logs[i].late)
+            .filter(|&i| {
+                let log = &trail.logs[i];
+                log.hour == hour && !log.late && log.digested
+            })
             .collect();
         let input = DigestInput {
             region,

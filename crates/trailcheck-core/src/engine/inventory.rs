@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rayon::prelude::*;
 
 use crate::error::RunError;
-use crate::objectkey::{self, DigestName, ObjectName};
+use crate::objectkey::{self, DigestName, LogKind, ObjectName};
 use crate::store::{FetchError, Store};
 use crate::verdict::ChainId;
 
@@ -30,14 +30,28 @@ const MAX_SEARCHED_FOLDERS: usize = 1000;
 /// no start time) first list which year, month and day folders exist.
 const MAX_BLIND_DAYS: i64 = 31;
 const DIGEST_DIR: &str = "CloudTrail-Digest/";
-const LOG_DIR: &str = "CloudTrail/";
+
+/// The logs of one folder: each key with its delivery time from its name.
+pub type Logs = Vec<(String, DateTime<Utc>)>;
 
 /// What the store holds that matters for this run.
 #[derive(Default)]
 pub struct Inventory {
     pub digests: Vec<ListedDigest>,
-    pub logs: BTreeMap<FolderId, Vec<(String, DateTime<Utc>)>>,
+    pub logs: BTreeMap<FolderId, Logs>,
+    /// Logs of the other kinds (`CloudTrail-Insight/`, ...), by folder and kind: whether a
+    /// digest vouches for their folder is read from what the digests list.
+    pub other_logs: BTreeMap<(FolderId, LogKind), Logs>,
     pub oldest_digest: Option<DateTime<Utc>>,
+}
+
+impl Inventory {
+    /// Every log folder found, of every kind, with its logs and their delivery times.
+    pub fn all_logs(&self) -> impl Iterator<Item = (&FolderId, LogKind, &Logs)> {
+        let events = self.logs.iter().map(|(f, l)| (f, LogKind::Events, l));
+        let others = (self.other_logs.iter()).map(|((f, kind), l)| (f, *kind, l));
+        events.chain(others)
+    }
 }
 
 /// A digest the listing found, its key parsed once, here.
@@ -85,7 +99,11 @@ struct DayListing {
 pub fn take_inventory(store: &dyn Store, settings: &Settings) -> Result<Inventory, RunError> {
     let accounts = account_roots(store, settings)?;
     let digest_regions = subfolders(store, &with_suffix(&accounts, DIGEST_DIR))?;
-    let log_regions = subfolders(store, &with_suffix(&accounts, LOG_DIR))?;
+    let mut log_regions = Vec::new();
+    for kind in LogKind::ALL {
+        let dirs = with_suffix(&accounts, &format!("{}/", kind.dir()));
+        log_regions.extend(subfolders(store, &dirs)?);
+    }
 
     let mut inventory = Inventory::default();
     let digest_end = settings.end + SPILL_OVER;
@@ -130,14 +148,15 @@ fn add_digest(inventory: &mut Inventory, settings: &Settings, bucket: String, ke
 }
 
 fn add_log(inventory: &mut Inventory, bucket: String, key: String) {
-    if let Some(ObjectName::Log(name)) = objectkey::parse(&key) {
-        let folder = (bucket, name.folder.clone());
-        inventory
-            .logs
-            .entry(folder)
-            .or_default()
-            .push((key, name.delivered));
-    }
+    let Some(ObjectName::Log(name)) = objectkey::parse(&key) else {
+        return;
+    };
+    let folder = (bucket, name.folder);
+    let logs = match name.kind {
+        LogKind::Events => inventory.logs.entry(folder).or_default(),
+        kind => inventory.other_logs.entry((folder, kind)).or_default(),
+    };
+    logs.push((key, name.delivered));
 }
 
 /// Every `[PREFIX/]AWSLogs/[o-ORG/]ACCOUNT/` folder under the store's roots; with a trail
@@ -355,11 +374,11 @@ fn digest_start_after(dir: &Dir, settings: &Settings, start: DateTime<Utc>) -> O
 }
 
 /// In the first day's log folder, skip logs delivered before the start minute: log names
-/// sort by delivery time.
+/// (`ACCOUNT_<kind>_REGION_STAMP_...`) sort by delivery time.
 fn log_start_after(dir: &Dir, start: DateTime<Utc>) -> String {
-    match folder_account_region(dir) {
-        Some((account, region)) => format!(
-            "{}{account}_CloudTrail_{region}_{}",
+    match folder_parts(dir) {
+        Some((account, kind, region)) => format!(
+            "{}{account}_{kind}_{region}_{}",
             dir.prefix,
             start.format("%Y%m%dT%H%MZ")
         ),
@@ -369,9 +388,14 @@ fn log_start_after(dir: &Dir, start: DateTime<Utc>) -> String {
 
 /// The account and region of `.../ACCOUNT/<kind>/REGION/YYYY/MM/DD/`.
 fn folder_account_region(dir: &Dir) -> Option<(&str, &str)> {
+    folder_parts(dir).map(|(account, _, region)| (account, region))
+}
+
+/// The account, kind folder and region of `.../ACCOUNT/<kind>/REGION/YYYY/MM/DD/`.
+fn folder_parts(dir: &Dir) -> Option<(&str, &str, &str)> {
     let parts: Vec<&str> = dir.prefix.trim_end_matches('/').rsplit('/').collect();
     match parts[..] {
-        [_, _, _, region, _, account, ..] => Some((account, region)),
+        [_, _, _, region, kind, account, ..] => Some((account, kind, region)),
         _ => None,
     }
 }

@@ -26,7 +26,7 @@ use rayon::prelude::*;
 
 use crate::error::{ConfigError, RunError};
 use crate::keys::KeyRing;
-use crate::objectkey::DigestName;
+use crate::objectkey::{self, DigestName, LogKind, ObjectName};
 use crate::store::{FetchError, Store};
 use crate::verdict::{Cause, ChainId, FileKind, FileVerdict, KeyUse, Report};
 
@@ -463,6 +463,10 @@ fn dedupe(mut tasks: Vec<LogTask>) -> Vec<LogTask> {
 /// in a folder no digest covers cannot be proven. With no start time every log up to the
 /// end is in range: one older than every digest is unproven, not out of scope, or deleting
 /// the oldest digests would hide their logs.
+///
+/// Logs of the other kinds (`CloudTrail-Insight/`, ...) are judged so only where a digest of
+/// the run is seen to list logs of that kind in that folder: elsewhere nothing says CloudTrail
+/// digests them, and they are `kind-not-digested`, neither tampering nor intact.
 fn unlisted_logs(
     inventory: &Inventory,
     listed: &HashSet<Location<'_>>,
@@ -472,10 +476,12 @@ fn unlisted_logs(
     let end = settings.end;
     let mut verdicts = Vec::new();
     let covered_folders: BTreeSet<&FolderId> = spans.iter().map(|s| &s.folder).collect();
-    for (folder, logs) in &inventory.logs {
+    let digested_kinds = digested_kinds(listed);
+    for (folder, kind, logs) in inventory.all_logs() {
         if !covered_folders.contains(folder) && settings.trail.is_some() {
             continue;
         }
+        let digested = kind == LogKind::Events || digested_kinds.contains(&(folder.clone(), kind));
         let coverage = FolderCoverage::new(spans.iter().filter(|s| &s.folder == folder));
         let from = settings.start.map(|start| logs_from(&coverage, start));
         for (key, delivered) in logs {
@@ -486,7 +492,9 @@ fn unlisted_logs(
             {
                 continue;
             }
-            let cause = if covered_folders.contains(folder) {
+            let cause = if !digested {
+                Cause::KindNotDigested(kind.dir().to_owned())
+            } else if covered_folders.contains(folder) {
                 coverage.classify(*delivered, end)
             } else {
                 Cause::NoDigests
@@ -499,6 +507,20 @@ fn unlisted_logs(
         }
     }
     verdicts
+}
+
+/// The folders and log kinds the digests of this run list logs of: the evidence that
+/// CloudTrail digests that kind there.
+fn digested_kinds(listed: &HashSet<Location<'_>>) -> HashSet<(FolderId, LogKind)> {
+    listed
+        .iter()
+        .filter_map(|(bucket, key)| match objectkey::parse(key) {
+            Some(ObjectName::Log(name)) if name.kind != LogKind::Events => {
+                Some((((*bucket).to_owned(), name.folder), name.kind))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Gives each log the chain it belongs to: a listed log its listing digest's chain; an
