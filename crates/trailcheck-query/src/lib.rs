@@ -47,6 +47,7 @@
 mod error;
 mod output;
 mod parse;
+mod prefilter;
 mod query;
 mod schema;
 mod sink;

@@ -21,6 +21,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
+use crate::prefilter::Prefilter;
 use crate::schema::{Child, Node, map_entries_field, struct_fields};
 
 /// Why one log could not be turned into rows.
@@ -443,6 +444,7 @@ impl<'de> Visitor<'de> for MapVisitor<'_> {
 struct LogSeed<'b> {
     record: &'b mut Builder,
     rows: &'b mut usize,
+    prefilter: Option<&'b Prefilter>,
 }
 
 impl<'de> DeserializeSeed<'de> for LogSeed<'_> {
@@ -465,6 +467,7 @@ impl<'de> Visitor<'de> for LogSeed<'_> {
                 map.next_value_seed(RecordsSeed {
                     record: &mut *self.record,
                     rows: &mut *self.rows,
+                    prefilter: self.prefilter,
                 })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -477,6 +480,7 @@ impl<'de> Visitor<'de> for LogSeed<'_> {
 struct RecordsSeed<'b> {
     record: &'b mut Builder,
     rows: &'b mut usize,
+    prefilter: Option<&'b Prefilter>,
 }
 
 impl<'de> DeserializeSeed<'de> for RecordsSeed<'_> {
@@ -492,10 +496,25 @@ impl<'de> Visitor<'de> for RecordsSeed<'_> {
         f.write_str("\"Records\" to be an array")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq
-            .next_element_seed(RecordSeed(&mut *self.record))?
-            .is_some()
-        {
+        let Some(prefilter) = self.prefilter else {
+            while seq
+                .next_element_seed(RecordSeed(&mut *self.record))?
+                .is_some()
+            {
+                *self.rows += 1;
+            }
+            return Ok(());
+        };
+        // Each record's text is found (its syntax checked) and only parsed into columns
+        // when the query's filter may keep it.
+        while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+            if !prefilter.may_match(raw.get()) {
+                continue;
+            }
+            let mut de = serde_json::Deserializer::from_str(raw.get());
+            RecordSeed(&mut *self.record)
+                .deserialize(&mut de)
+                .map_err(de::Error::custom)?;
             *self.rows += 1;
         }
         Ok(())
@@ -518,12 +537,17 @@ impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
 /// over the projected event columns). Returns the number of records.
 ///
 /// On error the builder may hold a partial row; callers discard it.
-pub(crate) fn parse_log(bytes: &[u8], record: &mut Builder) -> Result<usize, ParseError> {
+pub(crate) fn parse_log(
+    bytes: &[u8],
+    record: &mut Builder,
+    prefilter: Option<&Prefilter>,
+) -> Result<usize, ParseError> {
     let mut rows = 0usize;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let found = LogSeed {
         record,
         rows: &mut rows,
+        prefilter,
     }
     .deserialize(&mut de)
     .map_err(|e| ParseError::Json(e.to_string()))?;

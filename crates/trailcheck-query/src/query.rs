@@ -154,7 +154,7 @@ impl EventsQuery {
         let counters = Arc::new(Counters::default());
         let (projector, tx) = match shared.projection() {
             Some(p) => (
-                Some(Projector::new(p.as_deref()).map_err(QueryError::sql)?),
+                Some(Projector::new(p.as_deref(), shared.prefilter()).map_err(QueryError::sql)?),
                 Some(tx),
             ),
             None => {

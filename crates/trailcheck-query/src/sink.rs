@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::error::LogError;
 use crate::parse::{self, Builder, ParseError};
+use crate::prefilter::Prefilter;
 use crate::schema::{EVENT_COLUMNS, PROVENANCE_COLUMNS, event_column_count, events_schema};
 
 /// Where a validated log came from and what validation concluded.
@@ -114,11 +115,16 @@ pub(crate) struct Projector {
     schema: SchemaRef,
     event_columns: Vec<usize>,
     sources: Vec<Source>,
+    /// Records the query's filter cannot keep, skipped before their columns are built.
+    prefilter: Option<Prefilter>,
 }
 
 impl Projector {
     /// `projection`: indices into [`events_schema`]; `None` = all columns.
-    pub(crate) fn new(projection: Option<&[usize]>) -> Result<Self, arrow::error::ArrowError> {
+    pub(crate) fn new(
+        projection: Option<&[usize]>,
+        prefilter: Option<Prefilter>,
+    ) -> Result<Self, arrow::error::ArrowError> {
         let full = events_schema();
         let indices: Vec<usize> = match projection {
             Some(p) => p.to_vec(),
@@ -140,6 +146,7 @@ impl Projector {
             schema,
             event_columns,
             sources,
+            prefilter,
         })
     }
 
@@ -168,7 +175,7 @@ impl Projector {
                 .iter()
                 .filter_map(|&i| EVENT_COLUMNS.get(i)),
         );
-        let rows = parse::parse_log(bytes, &mut record)?;
+        let rows = parse::parse_log(bytes, &mut record, self.prefilter.as_ref())?;
         let events = record.finish_children()?;
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.sources.len());
         for src in &self.sources {

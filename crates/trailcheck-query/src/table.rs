@@ -13,7 +13,7 @@ use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
-use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -23,12 +23,14 @@ use datafusion::physical_plan::{
 };
 use tokio::sync::mpsc;
 
+use crate::prefilter::Prefilter;
 use crate::schema::events_schema;
 
 /// State shared by the table, its scan, and the query handle.
 pub(crate) struct Shared {
     rx: Mutex<Option<mpsc::Receiver<RecordBatch>>>,
     projection: Mutex<Option<Option<Vec<usize>>>>,
+    prefilter: Mutex<Option<Prefilter>>,
     scanned: AtomicBool,
 }
 
@@ -45,6 +47,7 @@ impl Shared {
         Arc::new(Shared {
             rx: Mutex::new(Some(rx)),
             projection: Mutex::new(None),
+            prefilter: Mutex::new(None),
             scanned: AtomicBool::new(false),
         })
     }
@@ -53,6 +56,11 @@ impl Shared {
     /// scanned, `Some(None)` for all columns.
     pub(crate) fn projection(&self) -> Option<Option<Vec<usize>>> {
         self.projection.lock().ok().and_then(|g| g.clone())
+    }
+
+    /// The records the scan may skip unparsed, from the filters pushed into it.
+    pub(crate) fn prefilter(&self) -> Option<Prefilter> {
+        self.prefilter.lock().ok().and_then(|g| g.clone())
     }
 
     /// Drop the receiver so producers see [`crate::LogError::Closed`].
@@ -85,11 +93,26 @@ impl TableProvider for EventsTable {
         TableType::Base
     }
 
+    /// `eventname = '...'` and `eventname IN (...)` reach the scan, which skips records that
+    /// cannot match; `Inexact`, so the filter is still applied above it.
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|f| match Prefilter::of(f) {
+                Some(_) => TableProviderFilterPushDown::Inexact,
+                None => TableProviderFilterPushDown::Unsupported,
+            })
+            .collect())
+    }
+
     async fn scan(
         &self,
         _state: &dyn Session,
         projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
+        filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         if self.shared.scanned.swap(true, Ordering::SeqCst) {
@@ -105,6 +128,9 @@ impl TableProvider for EventsTable {
         };
         if let Ok(mut g) = self.shared.projection.lock() {
             *g = Some(projection.cloned());
+        }
+        if let Ok(mut g) = self.shared.prefilter.lock() {
+            *g = Prefilter::of_all(filters);
         }
         Ok(Arc::new(EventsExec::new(schema, Arc::clone(&self.shared))))
     }

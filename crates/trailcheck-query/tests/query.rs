@@ -523,3 +523,48 @@ fn triage_pack_runs_every_detection_and_finds_what_the_log_holds() {
         }
     }
 }
+
+#[test]
+fn a_filter_on_eventname_skips_other_records_before_their_columns_are_built() {
+    let report = |sql: &str| {
+        let mut out = Vec::new();
+        let report = run(
+            sql,
+            &QueryOptions::default(),
+            OutputFormat::Json,
+            &mut out,
+            |sink| {
+                let _ = sink.log(&PROV, &log_a());
+            },
+        )
+        .expect("query runs");
+        let rows: Vec<Value> = serde_json::from_slice(&out).expect("JSON rows");
+        (report, rows)
+    };
+    let (all, every) = report("SELECT eventid, eventname FROM events");
+    let (filtered, deletes) =
+        report("SELECT eventid, eventname FROM events WHERE eventname = 'DeleteBucket'");
+    let (listed, in_list) = report(
+        "SELECT eventid FROM events WHERE eventname IN ('DeleteBucket', 'RunInstances') \
+         AND eventtime > '2000-01-01'",
+    );
+    let expected: Vec<&Value> = every
+        .iter()
+        .filter(|r| r["eventname"] == "DeleteBucket")
+        .collect();
+    assert_eq!(deletes.iter().collect::<Vec<_>>(), expected);
+    assert!(!deletes.is_empty());
+    // The scan built rows only for records that can match.
+    assert_eq!(all.sink.events, every.len() as u64);
+    assert_eq!(filtered.sink.events, deletes.len() as u64, "{filtered:?}");
+    let wanted = every
+        .iter()
+        .filter(|r| r["eventname"] == "DeleteBucket" || r["eventname"] == "RunInstances")
+        .count();
+    assert_eq!(in_list.len(), wanted);
+    assert!(listed.sink.events < all.sink.events);
+    // A filter it does not understand changes nothing but the speed.
+    let (_, lowered) =
+        report("SELECT eventid, eventname FROM events WHERE lower(eventname) = 'deletebucket'");
+    assert_eq!(lowered, deletes);
+}
