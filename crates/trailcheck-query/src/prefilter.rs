@@ -10,12 +10,22 @@
 
 use datafusion::logical_expr::{Expr, Operator};
 use datafusion::scalar::ScalarValue;
+use memchr::memchr;
+use memchr::memmem::Finder;
 
 /// The event names a query keeps, from a top-level `eventname = 'X'` or
 /// `eventname IN ('X', ...)` filter.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub(crate) struct Prefilter {
     names: Vec<String>,
+    /// Each name as it stands in JSON text, `"NAME"`, with its searcher built once.
+    quoted: Vec<Finder<'static>>,
+}
+
+impl PartialEq for Prefilter {
+    fn eq(&self, other: &Self) -> bool {
+        self.names == other.names
+    }
 }
 
 impl Prefilter {
@@ -26,7 +36,15 @@ impl Prefilter {
         if names.is_empty() || names.iter().any(|n| n.contains(['"', '\\'])) {
             return None;
         }
-        Some(Prefilter { names })
+        Some(Prefilter::new(names))
+    }
+
+    fn new(names: Vec<String>) -> Prefilter {
+        let quoted = names
+            .iter()
+            .map(|n| Finder::new(format!("\"{n}\"").as_bytes()).into_owned())
+            .collect();
+        Prefilter { names, quoted }
     }
 
     /// The narrowest of several filters that all apply (they are ANDed): any one will do,
@@ -42,16 +60,11 @@ impl Prefilter {
     /// a JSON string, or holds an escape (which could spell one), or is not an object (left
     /// for the parser to reject).
     pub(crate) fn may_match(&self, raw: &str) -> bool {
-        if !raw.trim_start().starts_with('{') || raw.contains('\\') {
+        let bytes = raw.as_bytes();
+        if !raw.trim_start().starts_with('{') {
             return true;
         }
-        self.names.iter().any(|name| {
-            raw.match_indices(name.as_str()).any(|(at, _)| {
-                let before = raw[..at].ends_with('"');
-                let after = raw[at + name.len()..].starts_with('"');
-                before && after
-            })
-        })
+        self.quoted.iter().any(|q| q.find(bytes).is_some()) || memchr(b'\\', bytes).is_some()
     }
 }
 
@@ -126,9 +139,7 @@ mod tests {
 
     #[test]
     fn a_record_is_skipped_only_when_no_name_can_be_in_it() {
-        let p = Prefilter {
-            names: vec!["DeleteBucket".to_owned()],
-        };
+        let p = Prefilter::new(vec!["DeleteBucket".to_owned()]);
         assert!(p.may_match(r#"{"eventName":"DeleteBucket","x":1}"#));
         assert!(!p.may_match(r#"{"eventName":"CreateBucket"}"#));
         // A longer name that contains it is not it, and says nothing either way.
