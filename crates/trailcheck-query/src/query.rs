@@ -77,16 +77,21 @@ pub struct QueryOptions {
     pub channel_capacity: usize,
     /// DataFusion target partitions (parallelism of operators).
     pub target_partitions: usize,
-    /// Memory limit for the query's operators (sorts, aggregates) in bytes.
+    /// Memory limit for the query's operators (sorts, aggregates) in bytes; past it a sort
+    /// spills to the system's temporary folder, so a query over any archive stays bounded.
     pub memory_limit: Option<usize>,
 }
+
+/// The default operator memory: with the scan's own buffers it keeps a whole-archive sort
+/// well under 256 MiB of RSS.
+pub const DEFAULT_MEMORY_LIMIT: usize = 96 << 20;
 
 impl Default for QueryOptions {
     fn default() -> Self {
         QueryOptions {
             channel_capacity: 16,
             target_partitions: 2,
-            memory_limit: None,
+            memory_limit: Some(DEFAULT_MEMORY_LIMIT),
         }
     }
 }
