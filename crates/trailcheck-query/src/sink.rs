@@ -26,7 +26,7 @@ pub struct Provenance<'a> {
     pub log_key: &'a str,
     /// S3 bucket of the log file.
     pub log_bucket: &'a str,
-    /// Hex SHA-256 of the (compressed) log file as validated.
+    /// Hex SHA-256 of the uncompressed log, as its digest records it.
     pub log_sha256: &'a str,
     /// S3 key of the digest file that references the log, if any.
     pub digest_key: Option<&'a str>,
