@@ -118,6 +118,12 @@ pub struct ValidateArgs {
     /// Also write the full JSON result; the HTML report shows its SHA-256.
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
+    /// S3 sources: also list object versions. Each file says how often it was overwritten
+    /// or deleted, and which version CloudTrail delivered; a deleted log whose delivered
+    /// version is kept is "restorable"; the buckets' versioning and Object Lock settings
+    /// are reported.
+    #[arg(long)]
+    pub versions: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
 }

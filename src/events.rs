@@ -221,6 +221,7 @@ pub fn source_config(source: &EventSourceArgs) -> Result<ValidateConfig, ConfigE
         jobs: source.jobs,
         report: None,
         report_json: None,
+        versions: false,
         aws: source.aws.clone(),
     };
     ValidateConfig::from_args(&args, chrono::Utc::now())

@@ -13,6 +13,7 @@ mod restore_plan;
 mod simulate;
 mod triage;
 mod validate;
+mod versions;
 
 use std::ffi::OsString;
 use std::io::{self, Write};

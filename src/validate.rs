@@ -4,17 +4,42 @@
 use std::fs;
 use std::io::{self, IsTerminal};
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::cli::{Format, ValidateArgs};
 use crate::config::{ValidateConfig, render_options};
 use crate::exit::Exit;
 use crate::fatal;
 use crate::progress::Bar;
+use trailcheck_aws::s3::S3Store;
+use trailcheck_aws::session::AwsSession;
 use trailcheck_core::engine;
 use trailcheck_core::error::ConfigError;
 use trailcheck_core::hash::Sha256;
 use trailcheck_core::verdict::Report;
 use trailcheck_report::{self as report, JsonSeal, RunInfo};
+
+fn versions_need_s3() -> ConfigError {
+    ConfigError::Option {
+        option: "--versions",
+        why: "object versions are read from S3: give SOURCE as s3://BUCKET[/PREFIX]".to_owned(),
+    }
+}
+
+/// `--versions`: the history of every file and the buckets' protection, from S3.
+fn add_versions(config: &ValidateConfig, report: &mut Report) -> Result<(), ConfigError> {
+    let Some(location) = &config.s3 else {
+        return Err(versions_need_s3());
+    };
+    let session = Arc::new(AwsSession::open(&config.aws)?);
+    let store = S3Store::new(session, location.clone());
+    let pool = engine::worker_pool(config.settings.jobs).map_err(|e| ConfigError::Option {
+        option: "--jobs",
+        why: e.to_string(),
+    })?;
+    pool.install(|| crate::versions::annotate(&store, report));
+    Ok(())
+}
 
 /// Runs `trailcheck validate`.
 pub fn run(args: &ValidateArgs, command_line: Vec<String>) -> Exit {
@@ -23,6 +48,9 @@ pub fn run(args: &ValidateArgs, command_line: Vec<String>) -> Exit {
         Ok(config) => config,
         Err(e) => return fatal(&e),
     };
+    if args.versions && config.s3.is_none() {
+        return fatal(&versions_need_s3());
+    }
     let store = match config.open_store() {
         Ok(store) => store,
         Err(e) => return fatal(&e),
@@ -47,10 +75,15 @@ pub fn run(args: &ValidateArgs, command_line: Vec<String>) -> Exit {
         ),
     };
     drop(bar);
-    let report = match validated {
+    let mut report = match validated {
         Ok(report) => report,
         Err(e) => return fatal(&e),
     };
+    if args.versions
+        && let Err(e) = add_versions(&config, &mut report)
+    {
+        return fatal(&e);
+    }
     let options = render_options(&args.output, args.range.trail_arn.clone(), &config.fail_on);
     let run = RunInfo {
         command_line,

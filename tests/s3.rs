@@ -1460,3 +1460,160 @@ fn logs_of_other_kinds_get_the_same_verdicts_from_s3_as_from_a_folder() {
         "verified".to_owned()
     )));
 }
+
+/// Runs S3 operations with boto3, as whoever wrote to the bucket would: each op is
+/// `["versioning", "Enabled"]`, `["copy", key]` (the object written again, same bytes),
+/// `["delete", key]`, `["restore", key]` (its newest version copied back over a delete
+/// marker, as one restores a deleted object; removing the marker instead leaves no trace), or
+/// `["put", key, text]` (new content, gzipped).
+fn s3_ops(servers: &Servers, bucket: &str, ops: Value) {
+    let script = r#"
+import gzip, json, sys, boto3
+endpoint, bucket, ops = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+for op in ops:
+    if op[0] == "create":
+        s3.create_bucket(Bucket=bucket)
+    elif op[0] == "versioning":
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": op[1]})
+    elif op[0] == "copy":
+        s3.copy_object(Bucket=bucket, Key=op[1], CopySource={"Bucket": bucket, "Key": op[1]},
+                       MetadataDirective="REPLACE", Metadata={"rewritten": "1"})
+    elif op[0] == "delete":
+        s3.delete_object(Bucket=bucket, Key=op[1])
+    elif op[0] == "restore":
+        listed = s3.list_object_versions(Bucket=bucket, Prefix=op[1])
+        newest = max(listed["Versions"], key=lambda v: v["LastModified"])
+        s3.copy_object(Bucket=bucket, Key=op[1], MetadataDirective="COPY", CopySource={
+            "Bucket": bucket, "Key": op[1], "VersionId": newest["VersionId"]})
+    elif op[0] == "put":
+        s3.put_object(Bucket=bucket, Key=op[1], Body=gzip.compress(op[2].encode()))
+"#;
+    let output = Command::new(&servers.python)
+        .args(["-c", script, &servers.s3, bucket, &ops.to_string()])
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "s3 ops: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn versions_name_overwrites_deletions_and_the_delivered_version_of_each_file() {
+    let Some(servers) = servers("versions") else {
+        return;
+    };
+    let bucket = bucket_name("versions");
+    s3_ops(
+        &servers,
+        &bucket,
+        serde_json::json!([["create"], ["versioning", "Enabled"]]),
+    );
+    let mut spec = spec();
+    spec.bucket = bucket.clone();
+    let trail = simulate(&spec);
+    upload(&servers, &trail.archive(), Some((&bucket, "us-east-1")));
+    let mut logs = logs_listed_by(&trail.manifest, &trail.newest_digest().key);
+    logs.extend(logs_listed_by(&trail.manifest, &trail.oldest_digest().key));
+    assert!(logs.len() >= 5, "{logs:?}");
+    let [copied, deleted, restored, modified] = [logs[0], logs[1], logs[2], logs[3]];
+    s3_ops(
+        &servers,
+        &bucket,
+        serde_json::json!([
+            ["copy", copied],
+            ["delete", deleted],
+            ["delete", restored],
+            ["restore", restored],
+            ["put", modified, "{\"Records\":[]}"],
+        ]),
+    );
+    // Through the proxy, which gives GetBucketVersioning's answer the root element S3 gives it.
+    let proxy = Proxy::start(&servers, 0);
+    let url = proxy.url();
+    let (code, report) = validate_json(
+        &servers,
+        &trail,
+        &s3_url(&bucket),
+        &["--versions", "--endpoint-url", &url],
+    );
+    assert_eq!(code, 1, "a deletion and a modification: {report}");
+    let versions = |key: &str| verdict_of(&report, key)["versions"].clone();
+
+    let copy = verdict_of(&report, copied);
+    assert_eq!(copy["status"], "intact");
+    assert_eq!(versions(copied)["overwrites"], 1);
+    assert!(versions(copied)["restorable"].is_null());
+    assert!(
+        copy["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("overwritten once")
+    );
+
+    let gone = verdict_of(&report, deleted);
+    assert_eq!(gone["status"], "deleted");
+    let original = versions(deleted)["restorable"]
+        .as_str()
+        .expect("restorable")
+        .to_owned();
+    assert!(
+        gone["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&format!("restorable: version {original}")),
+        "{gone}"
+    );
+    assert_eq!(
+        versions(deleted)["history"].as_array().map(Vec::len),
+        Some(2)
+    );
+
+    let back = verdict_of(&report, restored);
+    assert_eq!(back["status"], "intact");
+    assert!(
+        back["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("and restored"),
+        "{back}"
+    );
+
+    let changed = verdict_of(&report, modified);
+    assert_eq!(changed["status"], "modified");
+    assert!(versions(modified)["restorable"].is_string(), "{changed}");
+
+    let methods: BTreeSet<String> = proxy.requests().into_iter().map(|(m, _, _)| m).collect();
+    assert!(
+        methods.iter().all(|m| m == "GET" || m == "HEAD"),
+        "only reads: {methods:?}"
+    );
+    // A file S3 keeps once says nothing more.
+    let plain = logs[4];
+    assert!(verdict_of(&report, plain).get("versions").is_none());
+    let buckets = report["buckets"].as_array().expect("buckets");
+    assert_eq!(buckets.len(), 1);
+    assert_eq!(buckets[0]["bucket"], bucket.as_str());
+    assert_eq!(buckets[0]["versioning"], "Enabled", "{buckets:?}");
+    assert!(buckets[0]["object_lock"].is_null(), "{buckets:?}");
+
+    // Without --versions, the JSON is as it always was.
+    let (_, plain_report) = validate_json(&servers, &trail, &s3_url(&bucket), &[]);
+    assert!(plain_report.get("buckets").is_none());
+    assert!(verdict_of(&plain_report, copied).get("versions").is_none());
+}
+
+#[test]
+fn versions_are_read_from_s3_only() {
+    let trail = simulate(&spec());
+    let output = trail.run_validate(&["--versions"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("--versions") && stderr.contains("s3://"),
+        "{stderr}"
+    );
+}

@@ -16,7 +16,8 @@ own after every answer. Faults are rules set over an admin API, matched in order
   DELETE /__proxy/requests  forget them
   GET    /__proxy/health
 
-Only 127.0.0.1 is served and only a loopback upstream is accepted. Stops on SIGTERM/SIGINT.
+Answers pass through unchanged but for one place where moto differs from S3 (see
+s3_compatible). Only 127.0.0.1 is served and only a loopback upstream is accepted. Stops on SIGTERM/SIGINT.
 """
 
 import argparse
@@ -72,6 +73,14 @@ def error_body(code, resource, message="injected by tests/s3/proxy.py"):
         f"<Error><Code>{code}</Code><Message>{message}</Message>"
         f"<Resource>{resource}</Resource><RequestId>proxy</RequestId></Error>"
     ).encode()
+
+
+def s3_compatible(method, query, data):
+    """moto 5.2.1 names the root of GetBucketVersioning's answer GetBucketVersioningResponse;
+    S3 names it VersioningConfiguration, and the AWS SDK for Rust reads only that."""
+    if method == "GET" and query.split("&")[0] in ("versioning", "versioning="):
+        return data.replace(b"GetBucketVersioningResponse", b"VersioningConfiguration")
+    return data
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -140,6 +149,7 @@ class Handler(BaseHTTPRequestHandler):
             status = answer.status
         finally:
             upstream.close()
+        data = s3_compatible(self.command, split.query, data)
         self.server.state.record(self.command, path, split.query, status)
         self.send_response(status)
         for name, value in passed:

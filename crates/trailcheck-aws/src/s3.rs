@@ -18,6 +18,7 @@ use tokio_util::io::SyncIoBridge;
 
 use crate::session::{self, AwsSession, describe as describe_call};
 use trailcheck_core::store::{FetchError, Metadata, Object, Store};
+use trailcheck_core::verdict::{BucketProtection, ObjectVersion};
 
 /// The region of buckets whose GetBucketLocation answer is empty.
 const US_EAST_1: &str = "us-east-1";
@@ -185,6 +186,163 @@ impl S3Store {
             archive_status: out.archive_status().map(|a| a.as_str().to_owned()),
             restore: out.restore().map(str::to_owned),
         })
+    }
+
+    /// Every version and delete marker under `prefix`, by key, newest first (what
+    /// ListObjectVersions says; `--versions`).
+    pub fn list_versions(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<HashMap<String, Vec<ObjectVersion>>, FetchError> {
+        let client = self.client_for(bucket)?;
+        let mut by_key: HashMap<String, Vec<ObjectVersion>> = HashMap::new();
+        let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+        loop {
+            let request = client
+                .list_object_versions()
+                .bucket(bucket)
+                .prefix(prefix)
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .send();
+            let page = self.session.block_on(request).map_err(|e| {
+                FetchError::Inaccessible(format!(
+                    "s3://{bucket}/{prefix}: {}",
+                    describe_call("S3 ListObjectVersions", &e)
+                ))
+            })?;
+            for v in page.versions() {
+                let (Some(key), Some(id)) = (v.key(), v.version_id()) else {
+                    continue;
+                };
+                by_key
+                    .entry(key.to_owned())
+                    .or_default()
+                    .push(ObjectVersion {
+                        version_id: id.to_owned(),
+                        last_modified: v.last_modified().and_then(chrono_time),
+                        delete_marker: false,
+                        latest: v.is_latest().unwrap_or(false),
+                    });
+            }
+            for m in page.delete_markers() {
+                let (Some(key), Some(id)) = (m.key(), m.version_id()) else {
+                    continue;
+                };
+                by_key
+                    .entry(key.to_owned())
+                    .or_default()
+                    .push(ObjectVersion {
+                        version_id: id.to_owned(),
+                        last_modified: m.last_modified().and_then(chrono_time),
+                        delete_marker: true,
+                        latest: m.is_latest().unwrap_or(false),
+                    });
+            }
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = page.next_key_marker().map(str::to_owned);
+            version_marker = page.next_version_id_marker().map(str::to_owned);
+            if key_marker.is_none() && version_marker.is_none() {
+                break;
+            }
+        }
+        for versions in by_key.values_mut() {
+            // Newest first; the latest entry before others written the same second.
+            versions.sort_by_key(|v| std::cmp::Reverse((v.last_modified, v.latest)));
+        }
+        Ok(by_key)
+    }
+
+    /// Opens one version of an object.
+    pub fn get_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: &str,
+    ) -> Result<Object, FetchError> {
+        let client = self.client_for(bucket)?;
+        let request = client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .version_id(version_id)
+            .send();
+        let out = match self.session.block_on(request) {
+            Ok(out) => out,
+            Err(e) => return Err(self.refusal(bucket, key, e)),
+        };
+        let metadata = metadata_of(out.metadata());
+        let reader = Box::pin(out.body.into_async_read());
+        let body = SyncIoBridge::new_with_handle(reader, self.session.handle().clone());
+        Ok(Object {
+            body: Box::new(body),
+            metadata,
+        })
+    }
+
+    /// The bucket's versioning and Object Lock settings.
+    pub fn protection(&self, bucket: &str) -> BucketProtection {
+        let mut found = BucketProtection {
+            bucket: bucket.to_owned(),
+            ..BucketProtection::default()
+        };
+        let client = match self.client_for(bucket) {
+            Ok(client) => client,
+            Err(e) => {
+                found.problem = Some(e.to_string());
+                return found;
+            }
+        };
+        match self
+            .session
+            .block_on(client.get_bucket_versioning().bucket(bucket).send())
+        {
+            Ok(out) => {
+                found.versioning = out.status().map(|s| s.as_str().to_owned());
+                found.mfa_delete = out.mfa_delete().map(|m| m.as_str().to_owned());
+            }
+            Err(e) => found.problem = Some(describe_call("S3 GetBucketVersioning", &e)),
+        }
+        let lock = client.get_object_lock_configuration().bucket(bucket).send();
+        match self.session.block_on(lock) {
+            Ok(out) => {
+                let config = out.object_lock_configuration();
+                let enabled = config.and_then(|c| c.object_lock_enabled()).is_some();
+                let retention = config
+                    .and_then(|c| c.rule())
+                    .and_then(|r| r.default_retention());
+                found.object_lock = match retention {
+                    Some(r) => Some(
+                        format!(
+                            "{} {}",
+                            r.mode().map_or("", |m| m.as_str()),
+                            match (r.days(), r.years()) {
+                                (Some(d), _) => format!("{d} days"),
+                                (None, Some(y)) => format!("{y} years"),
+                                (None, None) => String::new(),
+                            }
+                        )
+                        .trim()
+                        .to_owned(),
+                    ),
+                    None if enabled => Some("enabled, no default retention".to_owned()),
+                    None => None,
+                };
+            }
+            Err(SdkError::ServiceError(e))
+                if e.err().code() == Some("ObjectLockConfigurationNotFoundError") => {}
+            Err(e) => {
+                let why = describe_call("S3 GetObjectLockConfiguration", &e);
+                found.problem = Some(match found.problem.take() {
+                    Some(p) => format!("{p}; {why}"),
+                    None => why,
+                });
+            }
+        }
+        found
     }
 
     /// HeadObject; a 404 (HEAD has no body to say NoSuchKey) is absence.
@@ -411,6 +569,10 @@ impl S3Store {
             _ => FetchError::Inaccessible(why),
         }
     }
+}
+
+fn chrono_time(t: &aws_sdk_s3::primitives::DateTime) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }
 
 /// The storage class an InvalidObjectState names, with its access tier when there is one

@@ -426,6 +426,85 @@ pub struct FileVerdict {
     /// unlisted log's when exactly one regular chain covers its account and region. Renderers
     /// group by it instead of parsing keys again.
     pub chain: Option<Arc<ChainId>>,
+    /// What S3 keeps under the key besides its current object (`--versions`): boxed, since
+    /// most runs and most files have none.
+    pub history: Option<Box<History>>,
+}
+
+/// The versions S3 keeps of one key, and which of them CloudTrail delivered.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct History {
+    /// Every version and delete marker, newest first.
+    pub versions: Vec<ObjectVersion>,
+    /// The version whose content is what the digest lists: the delivered one.
+    pub delivered: Option<String>,
+    /// The delivered version, when it is not the current object (deleted or overwritten
+    /// since): restorable from S3.
+    pub restorable: Option<String>,
+}
+
+/// One entry of `ListObjectVersions`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectVersion {
+    pub version_id: String,
+    pub last_modified: Option<DateTime<Utc>>,
+    pub delete_marker: bool,
+    pub latest: bool,
+}
+
+impl History {
+    /// Versions other than the current one: how often the key was written again.
+    pub fn overwrites(&self) -> usize {
+        let objects = self.versions.iter().filter(|v| !v.delete_marker).count();
+        objects.saturating_sub(1)
+    }
+
+    /// When the key was deleted (a delete marker was written), newest first.
+    pub fn deletions(&self) -> impl Iterator<Item = &ObjectVersion> {
+        self.versions.iter().filter(|v| v.delete_marker)
+    }
+
+    /// What an auditor reads of it: "overwritten 2 times; deleted on ...; restorable: V".
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        match self.overwrites() {
+            0 => {}
+            1 => parts.push("overwritten once".to_owned()),
+            n => parts.push(format!("overwritten {n} times")),
+        }
+        for marker in self.deletions() {
+            let when = marker
+                .last_modified
+                .map_or("an unknown date".to_owned(), |t| t.to_rfc3339());
+            let restored = !marker.latest;
+            parts.push(if restored {
+                format!("deleted on {when} and restored")
+            } else {
+                format!("deleted on {when}")
+            });
+        }
+        if let Some(version) = &self.restorable {
+            parts.push(format!("restorable: version {version}"));
+        } else if let Some(version) = &self.delivered {
+            parts.push(format!("delivered as version {version}"));
+        }
+        parts.join("; ")
+    }
+}
+
+/// How a bucket itself protects what it holds: what an auditor checks to judge how far the
+/// evidence was safe from deletion.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BucketProtection {
+    pub bucket: String,
+    /// `Enabled`, `Suspended`, or `None` when versioning was never turned on.
+    pub versioning: Option<String>,
+    pub mfa_delete: Option<String>,
+    /// Object Lock's default retention (`COMPLIANCE 365 days`), or `enabled, no default`;
+    /// `None` when Object Lock is off.
+    pub object_lock: Option<String>,
+    /// Why any of the above could not be read.
+    pub problem: Option<String>,
 }
 
 impl FileVerdict {
@@ -447,6 +526,7 @@ impl FileVerdict {
             signed_by: None,
             listed_by: None,
             chain: None,
+            history: None,
         }
     }
 
@@ -523,6 +603,8 @@ pub struct Report {
     pub keys: Vec<KeyUse>,
     /// Where the run's public keys came from, and so what its verdict rests on.
     pub trust: Trust,
+    /// The buckets' versioning and Object Lock settings (`--versions`).
+    pub buckets: Vec<BucketProtection>,
 }
 
 /// Where trust came from in a run: every key offered, its origin, and any pinning.
@@ -625,6 +707,57 @@ pub const DEFAULT_FAIL_ON: [Status; 4] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn version(id: &str, at: i64, delete_marker: bool, latest: bool) -> ObjectVersion {
+        ObjectVersion {
+            version_id: id.to_owned(),
+            last_modified: DateTime::from_timestamp(1_793_491_200 + at, 0),
+            delete_marker,
+            latest,
+        }
+    }
+
+    #[test]
+    fn a_history_says_overwrites_deletions_and_the_version_to_restore() {
+        let cases = [
+            (
+                vec![version("b", 2, false, true), version("a", 1, false, false)],
+                None,
+                "overwritten once",
+            ),
+            (
+                vec![version("m", 2, true, true), version("a", 1, false, false)],
+                Some("a"),
+                "deleted on 2026-11-01T00:00:02+00:00; restorable: version a",
+            ),
+            (
+                vec![
+                    version("c", 3, false, true),
+                    version("m", 2, true, false),
+                    version("a", 1, false, false),
+                ],
+                None,
+                "overwritten once; deleted on 2026-11-01T00:00:02+00:00 and restored",
+            ),
+            (
+                vec![
+                    version("c", 3, false, true),
+                    version("b", 2, false, false),
+                    version("a", 1, false, false),
+                ],
+                Some("a"),
+                "overwritten 2 times; restorable: version a",
+            ),
+        ];
+        for (versions, restorable, said) in cases {
+            let history = History {
+                versions,
+                delivered: restorable.map(str::to_owned),
+                restorable: restorable.map(str::to_owned),
+            };
+            assert_eq!(history.describe(), said);
+        }
+    }
 
     #[test]
     fn worst_status_is_the_maximum() {

@@ -1045,7 +1045,7 @@ fn finding_row(out: &mut dyn Write, file: &FileVerdict) -> io::Result<()> {
         if file.backfill { " (backfill)" } else { "" },
         shown_time(file.time),
         Esc(&file.s3_url()),
-        Esc(&file.cause.to_string()),
+        Esc(&crate::detail(file)),
         hashes(file)
     )
 }

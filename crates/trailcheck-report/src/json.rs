@@ -14,7 +14,7 @@ use super::Options;
 use trailcheck_core::keys::Provenance;
 use trailcheck_core::time;
 use trailcheck_core::verdict::{
-    FileKind, FileVerdict, Gap, GapKind, KeyTrust, KeyUse, Outcome, Report, Status, Trust,
+    FileKind, FileVerdict, Gap, GapKind, History, KeyTrust, KeyUse, Outcome, Report, Status, Trust,
 };
 
 /// The schema version, the document's first field.
@@ -48,6 +48,9 @@ struct Document<'a> {
     /// Where the keys came from: what the verdict rests on.
     trust: TrustJson<'a>,
     summary: Summary,
+    /// With `--versions`: each bucket's versioning and Object Lock settings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    buckets: Vec<BucketJson<'a>>,
 }
 
 impl<'a> Document<'a> {
@@ -71,6 +74,15 @@ impl<'a> Document<'a> {
             keys: report.keys.iter().map(Key::new).collect(),
             trust: TrustJson::new(&report.trust),
             summary: Summary::new(report),
+            buckets: (report.buckets.iter())
+                .map(|b| BucketJson {
+                    bucket: &b.bucket,
+                    versioning: b.versioning.as_deref(),
+                    mfa_delete: b.mfa_delete.as_deref(),
+                    object_lock: b.object_lock.as_deref(),
+                    problem: b.problem.as_deref(),
+                })
+                .collect(),
         }
     }
 }
@@ -100,6 +112,52 @@ pub(super) struct File<'a> {
     reference: Option<&'a str>,
     signed_by: Option<&'a str>,
     listed_by: Option<&'a str>,
+    /// With `--versions`, what S3 keeps under the key; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    versions: Option<VersionsJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct VersionsJson<'a> {
+    overwrites: usize,
+    delivered: Option<&'a str>,
+    restorable: Option<&'a str>,
+    history: Vec<VersionJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct VersionJson<'a> {
+    version_id: &'a str,
+    last_modified: Option<String>,
+    delete_marker: bool,
+    latest: bool,
+}
+
+impl<'a> VersionsJson<'a> {
+    fn new(history: &'a History) -> Self {
+        Self {
+            overwrites: history.overwrites(),
+            delivered: history.delivered.as_deref(),
+            restorable: history.restorable.as_deref(),
+            history: (history.versions.iter())
+                .map(|v| VersionJson {
+                    version_id: &v.version_id,
+                    last_modified: rfc3339(v.last_modified),
+                    delete_marker: v.delete_marker,
+                    latest: v.latest,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct BucketJson<'a> {
+    bucket: &'a str,
+    versioning: Option<&'a str>,
+    mfa_delete: Option<&'a str>,
+    object_lock: Option<&'a str>,
+    problem: Option<&'a str>,
 }
 
 impl<'a> File<'a> {
@@ -115,7 +173,7 @@ impl<'a> File<'a> {
             key: &file.key,
             status: file.status.as_str(),
             cause: file.cause.code(),
-            detail: file.cause.to_string(),
+            detail: crate::detail(file),
             time: rfc3339(file.time),
             account: file.account.as_deref(),
             region: file.region.as_deref(),
@@ -125,6 +183,7 @@ impl<'a> File<'a> {
             reference: file.reference(),
             signed_by: file.signed_by.as_deref(),
             listed_by: file.listed_by.as_deref(),
+            versions: file.history.as_deref().map(VersionsJson::new),
         }
     }
 }

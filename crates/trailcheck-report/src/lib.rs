@@ -61,6 +61,15 @@ pub fn json_file(file: &trailcheck_core::verdict::FileVerdict) -> serde_json::Va
     json::file_value(file)
 }
 
+/// What a file's verdict says in words: its cause, then (with `--versions`) its history.
+pub(crate) fn detail(file: &trailcheck_core::verdict::FileVerdict) -> String {
+    let history = file.history.as_deref().map(|h| h.describe());
+    match history {
+        Some(history) if !history.is_empty() => format!("{}; {history}", file.cause),
+        _ => file.cause.to_string(),
+    }
+}
+
 /// One compact JSON object listing every file, gap and key; the schema is in the README.
 pub fn json(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Result<()> {
     json::render(report, opts, out)

@@ -184,7 +184,7 @@ fn file_line(file: &FileVerdict, color: bool) -> String {
     );
     if file.status != Status::Intact {
         line.push_str(": ");
-        line.push_str(&terminal(&file.cause.to_string()));
+        line.push_str(&terminal(&crate::detail(file)));
     }
     line
 }

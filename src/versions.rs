@@ -1,0 +1,102 @@
+//! `validate --versions`: what S3 keeps besides the current objects, for an S3 source.
+//!
+//! A verdict is about the object read now; a versioned bucket may also hold what was there
+//! before. After the run, each day folder the report touches is listed with
+//! ListObjectVersions, and each file with more than its current version gets its history:
+//! how often it was overwritten, when it was deleted (and restored), and which version is
+//! the one CloudTrail delivered, found by hashing old versions against the digest's record.
+//! A log missing now whose delivered version still exists stays `deleted`, with
+//! "restorable: version ID". The buckets' versioning and Object Lock settings go into the
+//! report. Only reads: ListObjectVersions, GetObject by version, GetBucketVersioning,
+//! GetObjectLockConfiguration.
+
+use std::collections::{BTreeSet, HashMap};
+
+use rayon::prelude::*;
+use trailcheck_aws::s3::S3Store;
+use trailcheck_core::gzip;
+use trailcheck_core::verdict::{FileVerdict, History, ObjectVersion, Report, Status};
+
+/// Gives every file of `report` with other versions its history, and the report its
+/// buckets' protection. Listing failures are said in the bucket's `problem`.
+pub fn annotate(store: &S3Store, report: &mut Report) {
+    let folders: BTreeSet<(String, String)> = report
+        .files
+        .iter()
+        .filter_map(|f| {
+            let (folder, _) = f.key.rsplit_once('/')?;
+            Some((f.bucket.clone(), format!("{folder}/")))
+        })
+        .collect();
+    let listed: Vec<_> = folders
+        .par_iter()
+        .map(|(bucket, prefix)| (bucket, store.list_versions(bucket, prefix)))
+        .collect();
+    let mut versions: HashMap<(String, String), Vec<ObjectVersion>> = HashMap::new();
+    let mut problems: HashMap<&str, Vec<String>> = HashMap::new();
+    for (bucket, listing) in &listed {
+        match listing {
+            Ok(by_key) => {
+                for (key, entries) in by_key {
+                    versions.insert((bucket.to_string(), key.clone()), entries.clone());
+                }
+            }
+            Err(e) => problems
+                .entry(bucket.as_str())
+                .or_default()
+                .push(e.to_string()),
+        }
+    }
+    report.files.par_iter_mut().for_each(|file| {
+        let key = (file.bucket.clone(), file.key.clone());
+        if let Some(entries) = versions.get(&key) {
+            file.history = history_of(store, file, entries).map(Box::new);
+        }
+    });
+    let buckets: BTreeSet<&str> = report.files.iter().map(|f| f.bucket.as_str()).collect();
+    report.buckets = buckets
+        .into_iter()
+        .map(|bucket| {
+            let mut protection = store.protection(bucket);
+            if let Some(listing) = problems.get(bucket) {
+                let mut all: Vec<String> = protection.problem.take().into_iter().collect();
+                all.extend(listing.iter().cloned());
+                protection.problem = Some(all.join("; "));
+            }
+            protection
+        })
+        .collect();
+}
+
+/// The history of one file, when S3 keeps more than its current object: for an intact
+/// file the current version is the delivered one; for any other, the old versions are
+/// hashed until one is what the chain expects.
+fn history_of(store: &S3Store, file: &FileVerdict, entries: &[ObjectVersion]) -> Option<History> {
+    let only_current = entries.len() == 1 && entries[0].latest && !entries[0].delete_marker;
+    if only_current {
+        return None;
+    }
+    let mut history = History {
+        versions: entries.to_vec(),
+        ..History::default()
+    };
+    let current = entries.iter().find(|v| v.latest && !v.delete_marker);
+    if file.status == Status::Intact {
+        history.delivered = current.map(|v| v.version_id.clone());
+        return Some(history);
+    }
+    let expected = file.expected_sha256?;
+    // The current object is what was judged; the delivered one, if kept, is older.
+    let older = entries.iter().filter(|v| !v.delete_marker && !v.latest);
+    for version in older {
+        let Ok(object) = store.get_version(&file.bucket, &file.key, &version.version_id) else {
+            continue;
+        };
+        if gzip::hash_stream(object.body).is_ok_and(|h| h.sha256 == expected) {
+            history.delivered = Some(version.version_id.clone());
+            history.restorable = Some(version.version_id.clone());
+            break;
+        }
+    }
+    Some(history)
+}
