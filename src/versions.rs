@@ -15,7 +15,9 @@ use std::collections::{BTreeSet, HashMap};
 use rayon::prelude::*;
 use trailcheck_aws::s3::S3Store;
 use trailcheck_core::gzip;
-use trailcheck_core::verdict::{FileVerdict, History, ObjectVersion, Report, Status};
+use trailcheck_core::verdict::{
+    BucketProtection, FileVerdict, History, ObjectVersion, Report, Status,
+};
 
 /// Gives every file of `report` with other versions its history, and the report its
 /// buckets' protection. Listing failures are said in the bucket's `problem`.
@@ -47,14 +49,8 @@ pub fn annotate(store: &S3Store, report: &mut Report) {
                 .push(e.to_string()),
         }
     }
-    report.files.par_iter_mut().for_each(|file| {
-        let key = (file.bucket.clone(), file.key.clone());
-        if let Some(entries) = versions.get(&key) {
-            file.history = history_of(store, file, entries).map(Box::new);
-        }
-    });
     let buckets: BTreeSet<&str> = report.files.iter().map(|f| f.bucket.as_str()).collect();
-    report.buckets = buckets
+    let protections: Vec<BucketProtection> = buckets
         .into_iter()
         .map(|bucket| {
             let mut protection = store.protection(bucket);
@@ -66,6 +62,25 @@ pub fn annotate(store: &S3Store, report: &mut Report) {
             protection
         })
         .collect();
+    // Only a bucket with Object Lock on can hold locked objects: asked object by object.
+    let locking: BTreeSet<&str> = (protections.iter())
+        .filter(|p| p.object_lock.is_some())
+        .map(|p| p.bucket.as_str())
+        .collect();
+    report.files.par_iter_mut().for_each(|file| {
+        let key = (file.bucket.clone(), file.key.clone());
+        let mut history = versions
+            .get(&key)
+            .and_then(|entries| history_of(store, file, entries));
+        if locking.contains(file.bucket.as_str())
+            && file.status != Status::Deleted
+            && let Ok(Some(lock)) = store.object_lock(&file.bucket, &file.key)
+        {
+            history.get_or_insert_with(History::default).lock = Some(lock);
+        }
+        file.history = history.map(Box::new);
+    });
+    report.buckets = protections;
 }
 
 /// The history of one file, when S3 keeps more than its current object: for an intact

@@ -1475,6 +1475,11 @@ s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
 for op in ops:
     if op[0] == "create":
         s3.create_bucket(Bucket=bucket)
+    elif op[0] == "create-locked":
+        s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+        s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": op[1], "Days": op[2]}}})
     elif op[0] == "versioning":
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": op[1]})
     elif op[0] == "copy":
@@ -1615,5 +1620,51 @@ fn versions_are_read_from_s3_only() {
     assert!(
         stderr.contains("--versions") && stderr.contains("s3://"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn versions_report_object_lock_for_the_bucket_and_each_object() {
+    let Some(servers) = servers("object_lock") else {
+        return;
+    };
+    let bucket = bucket_name("object-lock");
+    s3_ops(
+        &servers,
+        &bucket,
+        serde_json::json!([["create-locked", "COMPLIANCE", 30]]),
+    );
+    let mut spec = spec();
+    spec.bucket = bucket.clone();
+    let trail = simulate(&spec);
+    upload(&servers, &trail.archive(), Some((&bucket, "us-east-1")));
+    let proxy = Proxy::start(&servers, 0);
+    let url = proxy.url();
+    let (code, report) = validate_json(
+        &servers,
+        &trail,
+        &s3_url(&bucket),
+        &["--versions", "--endpoint-url", &url],
+    );
+    assert_eq!(code, 0, "{report}");
+    let buckets = report["buckets"].as_array().expect("buckets");
+    assert_eq!(buckets[0]["versioning"], "Enabled", "{buckets:?}");
+    assert_eq!(
+        buckets[0]["object_lock"], "COMPLIANCE 30 days",
+        "{buckets:?}"
+    );
+    let log = logs_listed_by(&trail.manifest, &trail.newest_digest().key)[0];
+    let verdict = verdict_of(&report, log);
+    assert_eq!(verdict["status"], "intact");
+    let lock = verdict["versions"]["object_lock"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(lock.starts_with("COMPLIANCE until 20"), "{verdict}");
+    assert!(
+        verdict["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Object Lock COMPLIANCE"),
+        "{verdict}"
     );
 }

@@ -345,6 +345,26 @@ impl S3Store {
         found
     }
 
+    /// The current object's Object Lock, as HeadObject says it: `None` when it has none.
+    pub fn object_lock(&self, bucket: &str, key: &str) -> Result<Option<String>, FetchError> {
+        let out = self.head_object(bucket, key)?;
+        let mut parts = Vec::new();
+        if let Some(mode) = out.object_lock_mode() {
+            let until = out
+                .object_lock_retain_until_date()
+                .and_then(chrono_time)
+                .map_or_else(|| "no date".to_owned(), trailcheck_core::time::display);
+            parts.push(format!("{} until {until}", mode.as_str()));
+        }
+        if out
+            .object_lock_legal_hold_status()
+            .is_some_and(|h| h.as_str() == "ON")
+        {
+            parts.push("legal hold".to_owned());
+        }
+        Ok((!parts.is_empty()).then(|| parts.join(", ")))
+    }
+
     /// HeadObject; a 404 (HEAD has no body to say NoSuchKey) is absence.
     fn head_object(&self, bucket: &str, key: &str) -> Result<HeadObjectOutput, FetchError> {
         let client = self.client_for(bucket)?;

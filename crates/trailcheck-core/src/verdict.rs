@@ -441,6 +441,9 @@ pub struct History {
     /// The delivered version, when it is not the current object (deleted or overwritten
     /// since): restorable from S3.
     pub restorable: Option<String>,
+    /// The current object's Object Lock: `COMPLIANCE until 2027-11-01T00:00:00Z`, with
+    /// `legal hold` when one is on.
+    pub lock: Option<String>,
 }
 
 /// One entry of `ListObjectVersions`.
@@ -485,8 +488,11 @@ impl History {
         }
         if let Some(version) = &self.restorable {
             parts.push(format!("restorable: version {version}"));
-        } else if let Some(version) = &self.delivered {
+        } else if let Some(version) = self.delivered.as_ref().filter(|_| !parts.is_empty()) {
             parts.push(format!("delivered as version {version}"));
+        }
+        if let Some(lock) = &self.lock {
+            parts.push(format!("Object Lock {lock}"));
         }
         parts.join("; ")
     }
@@ -754,6 +760,7 @@ mod tests {
                 versions,
                 delivered: restorable.map(str::to_owned),
                 restorable: restorable.map(str::to_owned),
+                lock: None,
             };
             assert_eq!(history.describe(), said);
         }

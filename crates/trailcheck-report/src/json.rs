@@ -122,6 +122,7 @@ struct VersionsJson<'a> {
     overwrites: usize,
     delivered: Option<&'a str>,
     restorable: Option<&'a str>,
+    object_lock: Option<&'a str>,
     history: Vec<VersionJson<'a>>,
 }
 
@@ -139,6 +140,7 @@ impl<'a> VersionsJson<'a> {
             overwrites: history.overwrites(),
             delivered: history.delivered.as_deref(),
             restorable: history.restorable.as_deref(),
+            object_lock: history.lock.as_deref(),
             history: (history.versions.iter())
                 .map(|v| VersionJson {
                     version_id: &v.version_id,
