@@ -13,6 +13,7 @@ use quick_xml::events::Event;
 use sha2::Digest as _;
 use trailcheck_core::engine::progress::Progress;
 use trailcheck_core::hash::Sha256;
+use trailcheck_core::verdict::{BucketProtection, History, ObjectVersion};
 use trailcheck_core::verdict::{Cause, ChainId, FileKind, FileVerdict, Report};
 use trailcheck_report::{JsonSeal, Options, RunInfo};
 use trailcheck_sim::TamperKind;
@@ -174,8 +175,26 @@ fn hostile_report() -> Report {
     file.listed_by = Some(format!("digest{script}"));
     file.expected_sha256 = Some(Sha256::of(b"a"));
     file.actual_sha256 = Some(Sha256::of(b"b"));
+    file.history = Some(Box::new(History {
+        versions: vec![ObjectVersion {
+            version_id: script.to_owned(),
+            last_modified: file.time,
+            delete_marker: true,
+            latest: true,
+        }],
+        delivered: Some(script.to_owned()),
+        restorable: Some(script.to_owned()),
+        lock: Some(script.to_owned()),
+    }));
     Report {
         source: format!("/archive/{script}"),
+        buckets: vec![BucketProtection {
+            bucket: format!("bucket{script}"),
+            versioning: Some(script.to_owned()),
+            mfa_delete: Some(script.to_owned()),
+            object_lock: Some(script.to_owned()),
+            problem: Some(script.to_owned()),
+        }],
         requested_start: file.time,
         requested_end: file.time,
         files: vec![file],
@@ -741,4 +760,33 @@ fn junit_hours_and_the_results_found_line_lie_inside_the_drawn_timeline() {
     for hour in &hours {
         assert!(inside(hour), "JUnit case {hour} in {first}..{last}");
     }
+}
+
+#[test]
+fn the_report_states_each_buckets_protection_and_a_files_history() {
+    let mut report = hostile_report();
+    report.buckets = vec![BucketProtection {
+        bucket: "trail-bucket".to_owned(),
+        versioning: Some("Enabled".to_owned()),
+        object_lock: Some("COMPLIANCE 30 days".to_owned()),
+        ..BucketProtection::default()
+    }];
+    if let Some(history) = report.files[0].history.as_mut() {
+        history.restorable = Some("v1".to_owned());
+        history.lock = None;
+    }
+    let run = RunInfo {
+        command_line: vec!["trailcheck".to_owned()],
+        ran_at: Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap(),
+        json: None,
+    };
+    let mut out = Vec::new();
+    trailcheck_report::html(&report, &Options::default(), &run, &mut out).expect("rendered");
+    let page = String::from_utf8(out).expect("utf-8");
+    assert!(page.contains("Bucket protection"));
+    assert!(
+        page.contains("versioning Enabled; Object Lock COMPLIANCE 30 days"),
+        "{page}"
+    );
+    assert!(page.contains("restorable: version v1"));
 }

@@ -328,6 +328,30 @@ fn checked(out: &mut dyn Write, report: &Report, opts: &Options, run: &RunInfo) 
     )?;
     fact(out, "Ran at (UTC)", &time::display(run.ran_at))?;
     fact(out, "JSON result", &json_seal(run.json.as_ref()))?;
+    for bucket in &report.buckets {
+        let mut said = vec![
+            format!(
+                "versioning {}",
+                bucket.versioning.as_deref().unwrap_or("never enabled")
+            ),
+            format!(
+                "Object Lock {}",
+                bucket.object_lock.as_deref().unwrap_or("off")
+            ),
+        ];
+        if let Some(mfa) = &bucket.mfa_delete {
+            said.push(format!("MFA delete {mfa}"));
+        }
+        if let Some(problem) = &bucket.problem {
+            said.push(format!("not all could be read: {problem}"));
+        }
+        let value = format!(
+            "<code>{}</code>: {}",
+            Esc(&bucket.bucket),
+            Esc(&said.join("; "))
+        );
+        fact(out, "Bucket protection", &value)?;
+    }
     fact(out, "Trust root", &trust_words(&report.trust))?;
     writeln!(out, "</table>")?;
     if report.trust.keys_inside_source() {
