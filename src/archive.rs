@@ -31,7 +31,7 @@ use trailcheck_core::engine::{SPILL_OVER, Settings, inventory, key_ranges};
 use trailcheck_core::error::{ConfigError, RunError};
 use trailcheck_core::objectkey::{self, ObjectName};
 use trailcheck_core::store::local::{SIDECAR_SUFFIX, safe_component, safe_relative};
-use trailcheck_core::store::{FetchError, Metadata, sidecar};
+use trailcheck_core::store::{FetchError, Metadata, Store, sidecar};
 
 /// The record of completed copies, in the output folder: what each copy's ETag was, so a
 /// resumed run can tell an identical object without reading it, even when the ETag is not
@@ -41,6 +41,8 @@ pub const JOURNAL: &str = ".trailcheck-archive.jsonl";
 /// inside the evidence, so `validate` never takes it unless told to (`--keys`).
 pub const KEYS_DIR: &str = "keys";
 const PARTIAL: &str = ".partial";
+/// With `--versions`: what S3 kept besides the current objects when the copy was made.
+pub const VERSIONS: &str = "versions.json";
 
 /// What one object's copy came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,6 +68,12 @@ pub fn run(args: &ArchiveArgs) -> Result<Exit, RunError> {
     let archiver = Archiver::open(&store, &args.out)?;
     let (digests, tally) = pool.install(|| archiver.copy_all(&settings))?;
     let keys = save_keys(&session, &digests, &args.out)?;
+    if args.versions {
+        let listed = pool.install(|| crate::versions::list(&store, &tally.objects));
+        let record = versions_record(&store, &listed, &tally.objects);
+        write_atomically(&args.out.join(VERSIONS), record.to_string().as_bytes())
+            .map_err(|e| out_error(&args.out, &e))?;
+    }
     Ok(tally.report(keys, &args.out))
 }
 
@@ -79,6 +87,58 @@ fn plan(args: &ArchiveArgs, now: DateTime<Utc>) -> Result<(S3Location, Settings)
     )
 }
 
+/// `versions.json`: every version and delete marker of each object asked for that has more
+/// than its current version, each object's Object Lock, and the buckets' protection.
+fn versions_record(
+    store: &S3Store,
+    listed: &crate::versions::Listed,
+    objects: &[(String, String)],
+) -> serde_json::Value {
+    let locking = listed.locking();
+    let entries: Vec<serde_json::Value> = objects
+        .par_iter()
+        .filter_map(|(bucket, key)| {
+            let versions = listed.versions.get(&(bucket.clone(), key.clone()));
+            let lock = locking
+                .contains(bucket)
+                .then(|| store.object_lock(bucket, key).ok().flatten())
+                .flatten();
+            let several =
+                versions.is_some_and(|v| v.len() > 1 || v.iter().any(|e| e.delete_marker));
+            (several || lock.is_some()).then(|| {
+                let history: Vec<serde_json::Value> = (versions.into_iter().flatten())
+                    .map(|v| {
+                        serde_json::json!({
+                            "version_id": v.version_id,
+                            "last_modified": v.last_modified.map(trailcheck_core::time::display),
+                            "delete_marker": v.delete_marker,
+                            "latest": v.latest,
+                        })
+                    })
+                    .collect();
+                serde_json::json!({
+                    "bucket": bucket, "key": key, "object_lock": lock, "history": history,
+                })
+            })
+        })
+        .collect();
+    let buckets: Vec<serde_json::Value> = (listed.buckets.iter())
+        .map(|b| {
+            serde_json::json!({
+                "bucket": b.bucket, "versioning": b.versioning, "mfa_delete": b.mfa_delete,
+                "object_lock": b.object_lock, "problem": b.problem,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "version": 1,
+        "source": store.describe(),
+        "recorded_at": trailcheck_core::time::display(Utc::now()),
+        "buckets": buckets,
+        "objects": entries,
+    })
+}
+
 fn out_error(path: &Path, e: &io::Error) -> ConfigError {
     ConfigError::SourceUnreadable {
         path: path.to_owned(),
@@ -89,6 +149,8 @@ fn out_error(path: &Path, e: &io::Error) -> ConfigError {
 /// Counts and failures, for the summary.
 #[derive(Default)]
 struct Tally {
+    /// Every object asked for, copied or not.
+    objects: Vec<(String, String)>,
     copied: usize,
     already: usize,
     not_found: Vec<(String, String)>,
@@ -97,6 +159,7 @@ struct Tally {
 
 impl Tally {
     fn add(&mut self, bucket: &str, key: &str, copied: Copied) {
+        self.objects.push((bucket.to_owned(), key.to_owned()));
         match copied {
             Copied::New => self.copied += 1,
             Copied::AlreadyThere => self.already += 1,

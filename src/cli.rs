@@ -292,6 +292,11 @@ pub struct ArchiveArgs {
     /// Copies in flight (default 128).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+    /// Also record what S3 keeps besides the current objects: every version and delete
+    /// marker of each object copied, its Object Lock, and the buckets' versioning and
+    /// Object Lock settings, in DIR/versions.json.
+    #[arg(long)]
+    pub versions: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
 }

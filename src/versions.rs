@@ -22,21 +22,59 @@ use trailcheck_core::verdict::{
 /// Gives every file of `report` with other versions its history, and the report its
 /// buckets' protection. Listing failures are said in the bucket's `problem`.
 pub fn annotate(store: &S3Store, report: &mut Report) {
-    let folders: BTreeSet<(String, String)> = report
-        .files
+    let objects: Vec<(String, String)> = (report.files.iter())
+        .map(|f| (f.bucket.clone(), f.key.clone()))
+        .collect();
+    let listed = list(store, &objects);
+    let locking = listed.locking();
+    report.files.par_iter_mut().for_each(|file| {
+        let key = (file.bucket.clone(), file.key.clone());
+        let mut history =
+            (listed.versions.get(&key)).and_then(|entries| history_of(store, file, entries));
+        if locking.contains(file.bucket.as_str())
+            && file.status != Status::Deleted
+            && let Ok(Some(lock)) = store.object_lock(&file.bucket, &file.key)
+        {
+            history.get_or_insert_with(History::default).lock = Some(lock);
+        }
+        file.history = history.map(Box::new);
+    });
+    report.buckets = listed.buckets;
+}
+
+/// What S3 keeps for a set of objects: the versions of each, and their buckets' protection.
+pub struct Listed {
+    pub versions: HashMap<(String, String), Vec<ObjectVersion>>,
+    pub buckets: Vec<BucketProtection>,
+}
+
+impl Listed {
+    /// The buckets with Object Lock on: only their objects can be locked.
+    pub fn locking(&self) -> BTreeSet<String> {
+        (self.buckets.iter())
+            .filter(|p| p.object_lock.is_some())
+            .map(|p| p.bucket.clone())
+            .collect()
+    }
+}
+
+/// Lists the versions of every day folder `objects` lie in (ListObjectVersions), and reads
+/// each bucket's versioning and Object Lock settings.
+pub fn list(store: &S3Store, objects: &[(String, String)]) -> Listed {
+    let folders: BTreeSet<(String, String)> = objects
         .iter()
-        .filter_map(|f| {
-            let (folder, _) = f.key.rsplit_once('/')?;
-            Some((f.bucket.clone(), format!("{folder}/")))
+        .filter_map(|(bucket, key)| {
+            let (folder, _) = key.rsplit_once('/')?;
+            Some((bucket.clone(), format!("{folder}/")))
         })
         .collect();
-    let listed: Vec<_> = folders
+    let listings: Vec<_> = folders
         .par_iter()
         .map(|(bucket, prefix)| (bucket, store.list_versions(bucket, prefix)))
         .collect();
     let mut versions: HashMap<(String, String), Vec<ObjectVersion>> = HashMap::new();
     let mut problems: HashMap<&str, Vec<String>> = HashMap::new();
-    for (bucket, listing) in &listed {
+    for (bucket, listing) in &listings {
         match listing {
             Ok(by_key) => {
                 for (key, entries) in by_key {
@@ -49,8 +87,8 @@ pub fn annotate(store: &S3Store, report: &mut Report) {
                 .push(e.to_string()),
         }
     }
-    let buckets: BTreeSet<&str> = report.files.iter().map(|f| f.bucket.as_str()).collect();
-    let protections: Vec<BucketProtection> = buckets
+    let buckets: BTreeSet<&str> = objects.iter().map(|(b, _)| b.as_str()).collect();
+    let buckets = buckets
         .into_iter()
         .map(|bucket| {
             let mut protection = store.protection(bucket);
@@ -62,25 +100,7 @@ pub fn annotate(store: &S3Store, report: &mut Report) {
             protection
         })
         .collect();
-    // Only a bucket with Object Lock on can hold locked objects: asked object by object.
-    let locking: BTreeSet<&str> = (protections.iter())
-        .filter(|p| p.object_lock.is_some())
-        .map(|p| p.bucket.as_str())
-        .collect();
-    report.files.par_iter_mut().for_each(|file| {
-        let key = (file.bucket.clone(), file.key.clone());
-        let mut history = versions
-            .get(&key)
-            .and_then(|entries| history_of(store, file, entries));
-        if locking.contains(file.bucket.as_str())
-            && file.status != Status::Deleted
-            && let Ok(Some(lock)) = store.object_lock(&file.bucket, &file.key)
-        {
-            history.get_or_insert_with(History::default).lock = Some(lock);
-        }
-        file.history = history.map(Box::new);
-    });
-    report.buckets = protections;
+    Listed { versions, buckets }
 }
 
 /// The history of one file, when S3 keeps more than its current object: for an intact

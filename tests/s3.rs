@@ -1668,3 +1668,77 @@ fn versions_report_object_lock_for_the_bucket_and_each_object() {
         "{verdict}"
     );
 }
+
+#[test]
+fn archive_with_versions_keeps_what_s3_kept_in_the_evidence_folder() {
+    let Some(servers) = servers("archive_versions") else {
+        return;
+    };
+    if servers.keystub.is_none() {
+        eprintln!(
+            "skipping archive_versions: TRAILCHECK_TEST_KEYSTUB (the ListPublicKeys stub) is not set"
+        );
+        return;
+    }
+    let bucket = bucket_name("archive-versions");
+    s3_ops(
+        &servers,
+        &bucket,
+        serde_json::json!([["create"], ["versioning", "Enabled"]]),
+    );
+    let mut spec = spec();
+    spec.bucket = bucket.clone();
+    let trail = simulate(&spec);
+    upload(&servers, &trail.archive(), Some((&bucket, "us-east-1")));
+    let logs = logs_listed_by(&trail.manifest, &trail.newest_digest().key);
+    let (copied, deleted) = (logs[0], logs[1]);
+    s3_ops(
+        &servers,
+        &bucket,
+        serde_json::json!([["copy", copied], ["delete", deleted]]),
+    );
+    let proxy = Proxy::start(&servers, 0);
+    let out = trail.dir.path().join("evidence");
+    let end = trailcheck_core::time::display(trail.end());
+    let url = proxy.url();
+    let args = [
+        "archive",
+        &s3_url(&bucket),
+        out.to_str().expect("utf-8"),
+        "--end-time",
+        &end,
+        "--endpoint-url",
+        &url,
+        "--versions",
+    ];
+    let output = run(&servers, trail.dir.path(), &args);
+    // The deleted log cannot be copied: the archive says so (exit 0, one not found).
+    assert!(
+        text(&output.stdout).contains("1 not found"),
+        "{} {}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    let record: Value =
+        serde_json::from_slice(&std::fs::read(out.join("versions.json")).expect("recorded"))
+            .expect("JSON");
+    assert_eq!(record["buckets"][0]["versioning"], "Enabled", "{record}");
+    let objects = record["objects"].as_array().expect("objects");
+    let history = |key: &str| {
+        (objects.iter())
+            .find(|o| o["key"] == key)
+            .map(|o| o["history"].as_array().map_or(0, Vec::len))
+    };
+    assert_eq!(history(copied), Some(2), "{record}");
+    assert_eq!(
+        history(deleted),
+        Some(2),
+        "a version and its delete marker: {record}"
+    );
+    assert_eq!(history(logs[2]), None, "one version: nothing to record");
+    let methods: BTreeSet<String> = proxy.requests().into_iter().map(|(m, _, _)| m).collect();
+    assert!(
+        methods.iter().all(|m| m == "GET" || m == "HEAD"),
+        "{methods:?}"
+    );
+}
