@@ -103,9 +103,8 @@ pub fn list(store: &S3Store, objects: &[(String, String)]) -> Listed {
     Listed { versions, buckets }
 }
 
-/// The history of one file, when S3 keeps more than its current object: for an intact
-/// file the current version is the delivered one; for any other, the old versions are
-/// hashed until one is what the chain expects.
+/// The history of one file, when S3 keeps more than its current object, with the version
+/// CloudTrail delivered: the oldest whose content the chain expects.
 fn history_of(store: &S3Store, file: &FileVerdict, entries: &[ObjectVersion]) -> Option<History> {
     let only_current = entries.len() == 1 && entries[0].latest && !entries[0].delete_marker;
     if only_current {
@@ -116,22 +115,34 @@ fn history_of(store: &S3Store, file: &FileVerdict, entries: &[ObjectVersion]) ->
         ..History::default()
     };
     let current = entries.iter().find(|v| v.latest && !v.delete_marker);
-    if file.status == Status::Intact {
-        history.delivered = current.map(|v| v.version_id.clone());
+    let Some(expected) = file.expected_sha256 else {
+        // Nothing says what was delivered (a newest digest): the current object was judged.
+        history.delivered = current
+            .filter(|_| file.status == Status::Intact)
+            .map(|v| v.version_id.clone());
         return Some(history);
-    }
-    let expected = file.expected_sha256?;
-    // The current object is what was judged; the delivered one, if kept, is older.
-    let older = entries.iter().filter(|v| !v.delete_marker && !v.latest);
+    };
+    // CloudTrail wrote the key once: the delivered version is the oldest whose content is
+    // what the chain expects. Older versions are hashed, oldest first; the current object
+    // was judged already.
+    let older = entries
+        .iter()
+        .rev()
+        .filter(|v| !v.delete_marker && !v.latest);
     for version in older {
         let Ok(object) = store.get_version(&file.bucket, &file.key, &version.version_id) else {
             continue;
         };
         if gzip::hash_stream(object.body).is_ok_and(|h| h.sha256 == expected) {
             history.delivered = Some(version.version_id.clone());
-            history.restorable = Some(version.version_id.clone());
-            break;
+            if file.status != Status::Intact {
+                history.restorable = Some(version.version_id.clone());
+            }
+            return Some(history);
         }
+    }
+    if file.status == Status::Intact {
+        history.delivered = current.map(|v| v.version_id.clone());
     }
     Some(history)
 }

@@ -1552,6 +1552,14 @@ fn versions_name_overwrites_deletions_and_the_delivered_version_of_each_file() {
     assert_eq!(copy["status"], "intact");
     assert_eq!(versions(copied)["overwrites"], 1);
     assert!(versions(copied)["restorable"].is_null());
+    // Both versions hold the same bytes: the delivered one is the older, CloudTrail's.
+    let copy_history = versions(copied)["history"].clone();
+    assert_eq!(
+        versions(copied)["delivered"],
+        copy_history[1]["version_id"],
+        "{copy}"
+    );
+    assert_ne!(copy_history[0]["version_id"], copy_history[1]["version_id"]);
     assert!(
         copy["detail"]
             .as_str()
