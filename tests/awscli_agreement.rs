@@ -277,3 +277,47 @@ fn oldest_digest_deleted_with_its_logs_left() {
     );
     assert_eq!(find(&report, &oldest.key).status, Status::Deleted);
 }
+
+/// Logs of other kinds that the digests list (`CloudTrail-Insight/`, ...) are validated by
+/// the CLI like any log a digest names; trailcheck agrees on each, including one changed.
+/// Unlisted ones (`:undigested`) the CLI never sees; trailcheck calls them unverifiable.
+#[test]
+fn listed_logs_of_other_kinds_are_judged_as_the_cli_judges_them() {
+    let Some(python) = python() else { return };
+    let mut spec = spec();
+    spec.log_kinds = ["insight", "aggregated", "network-activity:undigested"]
+        .iter()
+        .map(|k| k.parse().expect("a kind"))
+        .collect();
+    let trail = simulate(&with_bucket(spec, "kinds"));
+    let insight = (trail.manifest.files.iter())
+        .find(|f| f.key.contains("/CloudTrail-Insight/") && f.listed_by.is_some())
+        .expect("a listed Insights log")
+        .clone();
+    std::fs::write(
+        trail.path(&insight.bucket, &insight.key),
+        gzip(b"{\"Records\":[]}"),
+    )
+    .expect("rewritten");
+    let cli = run_cli(&python, &trail);
+    let report = trail.validate();
+    assert_agreement(&cli, &report);
+    let cli_keys: Vec<&str> = (cli["files"].as_array().expect("files").iter())
+        .filter_map(|f| f["key"].as_str())
+        .collect();
+    assert!(
+        cli_keys
+            .iter()
+            .any(|k| k.contains("/CloudTrail-Aggregated/")),
+        "{cli}"
+    );
+    let changed = (cli["files"].as_array().expect("files").iter())
+        .find(|f| f["key"] == insight.key.as_str())
+        .expect("the CLI reports the changed Insights log");
+    assert_ne!(changed["valid"], true, "{changed}");
+    assert!(
+        !cli_keys
+            .iter()
+            .any(|k| k.contains("/CloudTrail-NetworkActivity/"))
+    );
+}

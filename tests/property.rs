@@ -36,13 +36,11 @@
 mod common;
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use chrono::Duration;
-use flate2::Compression;
 use flate2::read::{GzDecoder, MultiGzDecoder};
-use flate2::write::GzEncoder;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -205,12 +203,6 @@ fn change() -> impl Strategy<Value = Change> {
 enum Expect {
     EveryFileIntact,
     NotIntact,
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-    encoder.write_all(bytes).expect("gzip to memory");
-    encoder.finish().expect("gzip to memory")
 }
 
 fn gunzip_first(bytes: &[u8]) -> Vec<u8> {

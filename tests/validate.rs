@@ -461,13 +461,6 @@ fn middle_digest(trail: &Trail) -> (String, std::path::PathBuf, Vec<String>) {
     )
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(bytes).expect("gzip");
-    encoder.finish().expect("gzip")
-}
-
 /// Replaces a middle digest's bytes; returns the report and the digest's verdict.
 fn with_digest_bytes(bytes: impl FnOnce(&[u8]) -> Vec<u8>) -> (Trail, String, Vec<String>) {
     let trail = simulate(&spec());

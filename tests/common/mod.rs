@@ -179,6 +179,14 @@ pub fn trailcheck(dir: &Path, args: &[&str]) -> Output {
         .expect("trailcheck runs")
 }
 
+/// `bytes` as one gzip member.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).expect("gzip to memory");
+    encoder.finish().expect("gzip to memory")
+}
+
 pub fn minutes(n: i64) -> Duration {
     Duration::minutes(n)
 }
