@@ -121,6 +121,7 @@ fn main() {
         end,
         trail: None,
         jobs: 0,
+        shard: None,
     };
     let (plain_time, check_time, report) = best_of_alternating(
         || plain_pass(&paths),

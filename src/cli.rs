@@ -277,6 +277,11 @@ pub struct RangeArgs {
     /// Only this trail (arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME).
     #[arg(long, value_name = "ARN")]
     pub trail_arn: Option<String>,
+    /// Only shard K (0 to N-1) of N: a fixed split by account and region, so N runs (one
+    /// per job of a Kubernetes Indexed Job or an AWS Batch array job) judge every file
+    /// once. auto/N takes K from JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -10,7 +10,7 @@ use crate::cli::{OutputArgs, RangeArgs, ValidateArgs};
 use trailcheck_aws::cloudtrail::CloudTrailKeys;
 use trailcheck_aws::s3::{S3Location, S3Store};
 use trailcheck_aws::session::{AwsOptions, AwsSession};
-use trailcheck_core::engine::{KeyRange, KeySource, Settings, TrailSelector};
+use trailcheck_core::engine::{KeyRange, KeySource, Settings, Shard, TrailSelector};
 use trailcheck_core::error::ConfigError;
 use trailcheck_core::keys::{self, KeyRing};
 use trailcheck_core::store::Store;
@@ -42,7 +42,12 @@ pub fn s3_plan(
             source.display()
         ),
     })?;
-    let Range { start, end, trail } = Range::from_args(range, now)?;
+    let Range {
+        start,
+        end,
+        trail,
+        shard,
+    } = Range::from_args(range, now)?;
     let jobs = jobs(jobs_given, S3_JOBS)?;
     Ok((
         location,
@@ -51,6 +56,7 @@ pub fn s3_plan(
             end,
             trail,
             jobs,
+            shard,
         },
     ))
 }
@@ -85,7 +91,12 @@ pub fn parse_source(source: &Path) -> Result<Option<S3Location>, ConfigError> {
 impl ValidateConfig {
     /// Checks the arguments and loads the key files; `now` is the default end time.
     pub fn from_args(args: &ValidateArgs, now: DateTime<Utc>) -> Result<Self, ConfigError> {
-        let Range { start, end, trail } = Range::from_args(&args.range, now)?;
+        let Range {
+            start,
+            end,
+            trail,
+            shard,
+        } = Range::from_args(&args.range, now)?;
         let fail_on = parse_statuses(&args.output.fail_on)?;
         let s3 = parse_source(&args.path)?;
         let jobs = jobs(args.jobs, if s3.is_some() { S3_JOBS } else { 0 })?;
@@ -128,6 +139,7 @@ impl ValidateConfig {
                 end,
                 trail,
                 jobs,
+                shard,
             },
             fail_on,
         })
@@ -199,6 +211,7 @@ pub struct Range {
     pub start: Option<DateTime<Utc>>,
     pub end: DateTime<Utc>,
     pub trail: Option<TrailSelector>,
+    pub shard: Option<Shard>,
 }
 
 impl Range {
@@ -214,8 +227,68 @@ impl Range {
                 option: "--trail-arn",
                 why,
             })?;
-        Ok(Self { start, end, trail })
+        let shard = args
+            .shard
+            .as_deref()
+            .map(|s| parse_shard(s, |name| std::env::var(name).ok()))
+            .transpose()?;
+        Ok(Self {
+            start,
+            end,
+            trail,
+            shard,
+        })
     }
+}
+
+/// The job-array index variables `--shard auto/N` reads, in order: Kubernetes Indexed Jobs,
+/// then AWS Batch array jobs.
+pub const SHARD_INDEX_VARIABLES: [&str; 2] = ["JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"];
+/// More shards than this is a typing error, not a plan.
+const MAX_SHARDS: u32 = 100_000;
+
+/// `--shard K/N` (K from 0 to N-1) or `auto/N`, K then from the scheduler's variable.
+pub fn parse_shard(
+    text: &str,
+    variable: impl Fn(&str) -> Option<String>,
+) -> Result<Shard, ConfigError> {
+    let bad = |why: String| ConfigError::Option {
+        option: "--shard",
+        why,
+    };
+    let (index, count) = text
+        .split_once('/')
+        .ok_or_else(|| bad(format!("'{text}' is not K/N or auto/N")))?;
+    let count: u32 = count
+        .parse()
+        .ok()
+        .filter(|n| (1..=MAX_SHARDS).contains(n))
+        .ok_or_else(|| {
+            bad(format!(
+                "'{count}' is not a shard count from 1 to {MAX_SHARDS}"
+            ))
+        })?;
+    let (index, from) = if index == "auto" {
+        let found = SHARD_INDEX_VARIABLES
+            .iter()
+            .find_map(|name| variable(name).map(|v| (v, *name)));
+        let Some((value, name)) = found else {
+            return Err(bad(format!(
+                "auto needs {} (Kubernetes Indexed Job) or {} (AWS Batch array job) set",
+                SHARD_INDEX_VARIABLES[0], SHARD_INDEX_VARIABLES[1]
+            )));
+        };
+        (value.trim().to_owned(), format!(" ({name})"))
+    } else {
+        (index.to_owned(), String::new())
+    };
+    let index: u32 = index.parse().ok().filter(|k| *k < count).ok_or_else(|| {
+        bad(format!(
+            "shard index '{index}'{from} is not from 0 to {}",
+            count - 1
+        ))
+    })?;
+    Ok(Shard { index, count })
 }
 
 /// `--start-time` and `--end-time` (default: now), checked to be in order.

@@ -41,6 +41,7 @@ fn validate_mirror(trail: &Trail, bucket: &str) -> Report {
         end: trail.end(),
         trail: None,
         jobs: 2,
+        shard: None,
     };
     engine::validate(&store, &keys, &settings).expect("validation runs")
 }

@@ -386,6 +386,7 @@ fn validate(trail: &Trail) -> Report {
         end: trail.end() + VALIDATE_AFTER,
         trail: None,
         jobs: 2,
+        shard: None,
     };
     engine::validate(&store, &keys, &settings).expect("validation runs")
 }

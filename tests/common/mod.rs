@@ -95,6 +95,7 @@ impl Trail {
             end: self.end(),
             trail: None,
             jobs: 2,
+            shard: None,
         };
         adjust(&mut settings);
         engine::validate(&store, &keys, &settings).expect("validation runs")

@@ -123,7 +123,7 @@ pub fn take_inventory(store: &dyn Store, settings: &Settings) -> Result<Inventor
         log_start.map(|start| log_start_after(dir, start))
     })?;
     for (bucket, key) in list_days(store, &days)? {
-        add_log(&mut inventory, bucket, key);
+        add_log(&mut inventory, settings, bucket, key);
     }
     Ok(inventory)
 }
@@ -133,6 +133,9 @@ fn add_digest(inventory: &mut Inventory, settings: &Settings, bucket: String, ke
         return;
     };
     if settings.trail.as_ref().is_some_and(|t| !t.matches(&name)) {
+        return;
+    }
+    if (settings.shard).is_some_and(|s| !s.takes(&name.folder.account, &name.folder.region)) {
         return;
     }
     let oldest = inventory
@@ -147,10 +150,13 @@ fn add_digest(inventory: &mut Inventory, settings: &Settings, bucket: String, ke
     });
 }
 
-fn add_log(inventory: &mut Inventory, bucket: String, key: String) {
+fn add_log(inventory: &mut Inventory, settings: &Settings, bucket: String, key: String) {
     let Some(ObjectName::Log(name)) = objectkey::parse(&key) else {
         return;
     };
+    if (settings.shard).is_some_and(|s| !s.takes(&name.folder.account, &name.folder.region)) {
+        return;
+    }
     let folder = (bucket, name.folder);
     let logs = match name.kind {
         LogKind::Events => inventory.logs.entry(folder).or_default(),
@@ -458,6 +464,7 @@ mod tests {
             end,
             trail: None,
             jobs: 1,
+            shard: None,
         }
     }
 
