@@ -1142,28 +1142,14 @@ fn events_from_s3_answer_from_proven_logs_only_as_from_a_folder() {
     assert_eq!(excluded, expected);
 }
 
-/// Rewrites objects in place with boto3 (copy onto themselves), as S3 lifecycle rules or an
-/// operator would: `extra` is CopyObject's arguments as JSON (StorageClass, SSE-KMS, ...).
+/// Rewrites objects in place (copied onto themselves), as S3 lifecycle rules or an operator
+/// would: `extra` is CopyObject's arguments as JSON (StorageClass, SSE-KMS, ...).
 fn rewrite_objects(servers: &Servers, bucket: &str, keys: &[&str], extra: Value) {
-    let script = r#"
-import json, sys, boto3
-endpoint, bucket, extra, keys = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4:]
-s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                  aws_access_key_id="testing", aws_secret_access_key="testing")
-for key in keys:
-    s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": key},
-                   MetadataDirective="COPY", **extra)
-"#;
-    let output = Command::new(&servers.python)
-        .args(["-c", script, &servers.s3, bucket, &extra.to_string()])
-        .args(keys)
-        .output()
-        .expect("python runs");
-    assert!(
-        output.status.success(),
-        "copy_object: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let ops: Vec<Value> = keys
+        .iter()
+        .map(|k| serde_json::json!(["copy-with", k, extra]))
+        .collect();
+    s3_ops(servers, bucket, Value::Array(ops));
 }
 
 fn verdict_of<'a>(report: &'a Value, key: &str) -> &'a Value {
@@ -1290,24 +1276,11 @@ fn a_kms_key_the_caller_may_not_use_is_named_not_a_generic_access_error() {
 
 /// Asks S3 (moto) to restore objects, as whoever runs the plan would.
 fn restore_objects(servers: &Servers, bucket: &str, keys: &[&str]) {
-    let script = r#"
-import sys, boto3
-endpoint, bucket, keys = sys.argv[1], sys.argv[2], sys.argv[3:]
-s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                  aws_access_key_id="testing", aws_secret_access_key="testing")
-for key in keys:
-    s3.restore_object(Bucket=bucket, Key=key, RestoreRequest={"Days": 1})
-"#;
-    let output = Command::new(&servers.python)
-        .args(["-c", script, &servers.s3, bucket])
-        .args(keys)
-        .output()
-        .expect("python runs");
-    assert!(
-        output.status.success(),
-        "restore_object: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let ops: Vec<Value> = keys
+        .iter()
+        .map(|k| serde_json::json!(["request-restore", k]))
+        .collect();
+    s3_ops(servers, bucket, Value::Array(ops));
 }
 
 #[test]
@@ -1465,7 +1438,8 @@ fn logs_of_other_kinds_get_the_same_verdicts_from_s3_as_from_a_folder() {
 /// `["versioning", "Enabled"]`, `["copy", key]` (the object written again, same bytes),
 /// `["delete", key]`, `["restore", key]` (its newest version copied back over a delete
 /// marker, as one restores a deleted object; removing the marker instead leaves no trace), or
-/// `["put", key, text]` (new content, gzipped).
+/// `["put", key, text]` (new content, gzipped), `["copy-with", key, {CopyObject arguments}]`
+/// (rewritten in place: a storage class, SSE-KMS), or `["request-restore", key]`.
 fn s3_ops(servers: &Servers, bucket: &str, ops: Value) {
     let script = r#"
 import gzip, json, sys, boto3
@@ -1494,6 +1468,11 @@ for op in ops:
             "Bucket": bucket, "Key": op[1], "VersionId": newest["VersionId"]})
     elif op[0] == "put":
         s3.put_object(Bucket=bucket, Key=op[1], Body=gzip.compress(op[2].encode()))
+    elif op[0] == "copy-with":
+        s3.copy_object(Bucket=bucket, Key=op[1], CopySource={"Bucket": bucket, "Key": op[1]},
+                       MetadataDirective="COPY", **op[2])
+    elif op[0] == "request-restore":
+        s3.restore_object(Bucket=bucket, Key=op[1], RestoreRequest={"Days": 1})
 "#;
     let output = Command::new(&servers.python)
         .args(["-c", script, &servers.s3, bucket, &ops.to_string()])

@@ -212,8 +212,16 @@ impl S3Store {
                     describe_call("S3 ListObjectVersions", &e)
                 ))
             })?;
-            for v in page.versions() {
-                let (Some(key), Some(id)) = (v.key(), v.version_id()) else {
+            let objects = page.versions().iter().map(|v| {
+                let at = v.last_modified();
+                (v.key(), v.version_id(), at, v.is_latest(), false)
+            });
+            let markers = page.delete_markers().iter().map(|m| {
+                let at = m.last_modified();
+                (m.key(), m.version_id(), at, m.is_latest(), true)
+            });
+            for (key, id, at, latest, delete_marker) in objects.chain(markers) {
+                let (Some(key), Some(id)) = (key, id) else {
                     continue;
                 };
                 by_key
@@ -221,23 +229,9 @@ impl S3Store {
                     .or_default()
                     .push(ObjectVersion {
                         version_id: id.to_owned(),
-                        last_modified: v.last_modified().and_then(chrono_time),
-                        delete_marker: false,
-                        latest: v.is_latest().unwrap_or(false),
-                    });
-            }
-            for m in page.delete_markers() {
-                let (Some(key), Some(id)) = (m.key(), m.version_id()) else {
-                    continue;
-                };
-                by_key
-                    .entry(key.to_owned())
-                    .or_default()
-                    .push(ObjectVersion {
-                        version_id: id.to_owned(),
-                        last_modified: m.last_modified().and_then(chrono_time),
-                        delete_marker: true,
-                        latest: m.is_latest().unwrap_or(false),
+                        last_modified: at.and_then(chrono_time),
+                        delete_marker,
+                        latest: latest.unwrap_or(false),
                     });
             }
             if page.is_truncated() != Some(true) {
