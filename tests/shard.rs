@@ -137,6 +137,35 @@ fn n_shards_together_judge_every_file_once_as_one_run_does() {
 }
 
 #[test]
+fn a_shard_holding_nothing_of_the_archive_is_intact_and_says_so() {
+    let trail = simulate(&spec());
+    let mut empty = None;
+    for k in 0..7 {
+        let shard = format!("{k}/7");
+        let (code, report) = validate(&trail, &["--shard", &shard], &[]);
+        assert_eq!(report["shard"]["count"], 7);
+        if report["files"].as_array().is_some_and(Vec::is_empty) {
+            assert_eq!(code, 0, "{shard}: {report}");
+            assert_eq!(report["outcome"], "intact");
+            empty = Some(shard);
+        }
+    }
+    let shard = empty.expect("one region in seven shards leaves some empty");
+    let output = trail.run_validate(&["--shard", &shard]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("holds none of this archive's accounts and regions"),
+        "{stdout}"
+    );
+    // Without a shard, finding nothing is not a pass.
+    let none = trailcheck_core::verdict::Report::default();
+    assert_eq!(
+        none.outcome(&trailcheck_core::verdict::DEFAULT_FAIL_ON),
+        trailcheck_core::verdict::Outcome::Incomplete
+    );
+}
+
+#[test]
 fn auto_takes_the_index_from_kubernetes_or_aws_batch() {
     let trail = simulate(&spec());
     let (_, explicit) = validate(&trail, &["--shard", "1/3"], &[]);

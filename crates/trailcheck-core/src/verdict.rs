@@ -498,6 +498,28 @@ impl History {
     }
 }
 
+/// One of `count` parts of an archive, split by account and region: every chain, log folder
+/// and gap of one account and region falls in the same part, so the parts' verdicts together
+/// are one run's, whatever the count. The split is a fixed hash (FNV-1a of
+/// `ACCOUNT/REGION`), the same on every machine and every run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// From 0 to `count - 1`, as Kubernetes and AWS Batch number their jobs.
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// Whether this shard validates the files of `account` in `region`.
+    pub fn takes(&self, account: &str, region: &str) -> bool {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in account.bytes().chain([b'/']).chain(region.bytes()) {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        hash % u64::from(self.count.max(1)) == u64::from(self.index)
+    }
+}
+
 /// How a bucket itself protects what it holds: what an auditor checks to judge how far the
 /// evidence was safe from deletion.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -611,6 +633,8 @@ pub struct Report {
     pub trust: Trust,
     /// The buckets' versioning and Object Lock settings (`--versions`).
     pub buckets: Vec<BucketProtection>,
+    /// The part of the archive this run judged (`--shard K/N`); `None` for all of it.
+    pub shard: Option<Shard>,
 }
 
 /// Where trust came from in a run: every key offered, its origin, and any pinning.
@@ -690,7 +714,11 @@ impl Report {
     /// nothing proves nothing, so it is incomplete, never intact.
     pub fn outcome(&self, fail_on: &[Status]) -> Outcome {
         let statuses = || self.files.iter().map(|f| f.status);
-        if self.files.is_empty() {
+        if self.files.is_empty() && self.shard.is_some() {
+            // A shard may hold no account and region of the archive: it judged nothing, and
+            // the other shards judged the rest (a whole run finding nothing is incomplete).
+            Outcome::Intact
+        } else if self.files.is_empty() {
             Outcome::Incomplete
         } else if statuses().any(|s| fail_on.contains(&s)) {
             Outcome::Tampered

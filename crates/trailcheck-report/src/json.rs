@@ -51,6 +51,15 @@ struct Document<'a> {
     /// With `--versions`: each bucket's versioning and Object Lock settings.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     buckets: Vec<BucketJson<'a>>,
+    /// With `--shard K/N`: which part of the archive this run judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<ShardJson>,
+}
+
+#[derive(Serialize)]
+struct ShardJson {
+    index: u32,
+    count: u32,
 }
 
 impl<'a> Document<'a> {
@@ -83,6 +92,10 @@ impl<'a> Document<'a> {
                     problem: b.problem.as_deref(),
                 })
                 .collect(),
+            shard: report.shard.map(|s| ShardJson {
+                index: s.index,
+                count: s.count,
+            }),
         }
     }
 }

@@ -252,8 +252,13 @@ pub(super) fn verdict_line(report: &Report, opts: &Options) -> String {
 
 fn verdict_details(report: &Report) -> Vec<String> {
     let mut details = Vec::new();
-    if report.files.is_empty() {
-        details.push("no files checked".to_owned());
+    match (report.files.is_empty(), report.shard) {
+        (true, Some(shard)) => details.push(format!(
+            "shard {}/{} holds none of this archive's accounts and regions",
+            shard.index, shard.count
+        )),
+        (true, None) => details.push("no files checked".to_owned()),
+        (false, _) => {}
     }
     for status in Status::ALL.into_iter().rev() {
         let n = report.files.iter().filter(|f| f.status == status).count();

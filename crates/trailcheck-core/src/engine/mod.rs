@@ -28,6 +28,7 @@ use crate::error::{ConfigError, RunError};
 use crate::keys::KeyRing;
 use crate::objectkey::{self, DigestName, LogKind, ObjectName};
 use crate::store::{FetchError, Store};
+pub use crate::verdict::Shard;
 use crate::verdict::{Cause, ChainId, FileKind, FileVerdict, KeyUse, Report};
 
 pub use layout::open_local;
@@ -94,28 +95,6 @@ pub struct Settings {
     pub jobs: usize,
     /// Only the accounts and regions of this shard (`--shard K/N`).
     pub shard: Option<Shard>,
-}
-
-/// One of `count` parts of an archive, split by account and region: every chain, log folder
-/// and gap of one account and region falls in the same part, so the parts' verdicts together
-/// are one run's, whatever the count. The split is a fixed hash (FNV-1a of
-/// `ACCOUNT/REGION`), the same on every machine and every run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Shard {
-    /// From 0 to `count - 1`, as Kubernetes and AWS Batch number their jobs.
-    pub index: u32,
-    pub count: u32,
-}
-
-impl Shard {
-    /// Whether this shard validates the files of `account` in `region`.
-    pub fn takes(&self, account: &str, region: &str) -> bool {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in account.bytes().chain([b'/']).chain(region.bytes()) {
-            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        hash % u64::from(self.count.max(1)) == u64::from(self.index)
-    }
 }
 
 /// Where a run's public keys come from.
@@ -256,6 +235,7 @@ fn run(
         source: store.describe(),
         requested_start: Some(start),
         requested_end: Some(settings.end),
+        shard: settings.shard,
         ..Report::default()
     };
     let mut tasks = Vec::new();

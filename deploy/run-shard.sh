@@ -1,0 +1,22 @@
+#!/bin/sh
+# One shard of a sharded run, as the Kubernetes Indexed Job and the AWS Batch array job start
+# it: `run-shard SOURCE RESULTS N [validate options...]`.
+#   SOURCE   s3://BUCKET[/PREFIX] to validate (read only)
+#   RESULTS  s3://RESULTS-BUCKET/PREFIX for this run's results: shard-K-of-N.json and .xml
+#   N        the number of shards; K comes from JOB_COMPLETION_INDEX or
+#            AWS_BATCH_JOB_ARRAY_INDEX (trailcheck's --shard auto/N)
+# The shard's exit code is trailcheck's (0 intact, 1 tampered, 3 unverifiable, 2 usage), so
+# the scheduler marks a tampered shard failed; the results are copied first either way.
+set -u
+source=$1 results=$2 shards=$3
+shift 3
+index=${JOB_COMPLETION_INDEX:-${AWS_BATCH_JOB_ARRAY_INDEX:-}}
+name="shard-${index:-unknown}-of-$shards"
+out=${TMPDIR:-/tmp}/$name
+trailcheck validate "$source" --shard "auto/$shards" --format junit \
+  --report-json "$out.json" "$@" >"$out.xml"
+code=$?
+for file in "$out.json" "$out.xml"; do
+  [ -s "$file" ] && aws s3 cp --only-show-errors "$file" "${results%/}/$(basename "$file")"
+done
+exit "$code"
