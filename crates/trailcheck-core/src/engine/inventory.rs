@@ -98,12 +98,15 @@ struct DayListing {
 /// trails) and logs.
 pub fn take_inventory(store: &dyn Store, settings: &Settings) -> Result<Inventory, RunError> {
     let accounts = account_roots(store, settings)?;
-    let digest_regions = subfolders(store, &with_suffix(&accounts, DIGEST_DIR))?;
-    let mut log_regions = Vec::new();
-    for kind in LogKind::ALL {
-        let dirs = with_suffix(&accounts, &format!("{}/", kind.dir()));
-        log_regions.extend(subfolders(store, &dirs)?);
-    }
+    let digest_regions = in_shard(
+        settings,
+        subfolders(store, &with_suffix(&accounts, DIGEST_DIR))?,
+    );
+    // Every kind's folders in one round of listings, not one round per kind.
+    let kind_dirs: Vec<Dir> = (LogKind::ALL.iter())
+        .flat_map(|kind| with_suffix(&accounts, &format!("{}/", kind.dir())))
+        .collect();
+    let log_regions = in_shard(settings, subfolders(store, &kind_dirs)?);
 
     let mut inventory = Inventory::default();
     let digest_end = settings.end + SPILL_OVER;
@@ -126,6 +129,21 @@ pub fn take_inventory(store: &dyn Store, settings: &Settings) -> Result<Inventor
         add_log(&mut inventory, settings, bucket, key);
     }
     Ok(inventory)
+}
+
+/// The region folders (`.../ACCOUNT/<kind>/REGION/`) of the run's shard: the others' day
+/// folders are not listed at all.
+fn in_shard(settings: &Settings, mut regions: Vec<Dir>) -> Vec<Dir> {
+    if let Some(shard) = settings.shard {
+        regions.retain(|dir| {
+            let parts: Vec<&str> = dir.prefix.trim_end_matches('/').rsplit('/').collect();
+            match parts[..] {
+                [region, _, account, ..] => shard.takes(account, region),
+                _ => true,
+            }
+        });
+    }
+    regions
 }
 
 fn add_digest(inventory: &mut Inventory, settings: &Settings, bucket: String, key: String) {
@@ -422,6 +440,7 @@ mod tests {
     use super::*;
     use crate::store::Metadata;
     use crate::store::memory::MemoryStore;
+    use crate::verdict::Shard;
     use chrono::TimeZone;
 
     const BUCKET: &str = "aws-cloudtrail-logs-111122223333-5c9a1e07";
@@ -466,6 +485,53 @@ mod tests {
             jobs: 1,
             shard: None,
         }
+    }
+
+    /// A store that records every day folder listed.
+    struct Recording {
+        inner: MemoryStore,
+        listed: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl Store for Recording {
+        fn describe(&self) -> String {
+            self.inner.describe()
+        }
+        fn buckets(&self) -> Vec<String> {
+            self.inner.buckets()
+        }
+        fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, FetchError> {
+            self.listed.lock().unwrap().push(prefix.to_owned());
+            self.inner.list(bucket, prefix)
+        }
+        fn folders(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, FetchError> {
+            self.inner.folders(bucket, prefix)
+        }
+        fn get(&self, bucket: &str, key: &str) -> Result<crate::store::Object, FetchError> {
+            self.inner.get(bucket, key)
+        }
+    }
+
+    #[test]
+    fn a_shard_lists_no_day_folder_of_another_shards_account_and_region() {
+        let store = Recording {
+            inner: store(""),
+            listed: Default::default(),
+        };
+        let (ours, others) = (0..2)
+            .map(|index| Shard { index, count: 2 })
+            .partition::<Vec<_>, _>(|s| s.takes("111122223333", "us-east-1"));
+        let mut other = settings(Some(at(3, 12)), at(5, 12));
+        other.shard = others.first().copied();
+        let inventory = take_inventory(&store, &other).unwrap();
+        assert!(inventory.digests.is_empty() && inventory.logs.is_empty());
+        assert_eq!(*store.listed.lock().unwrap(), Vec::<String>::new());
+
+        let mut own = other.clone();
+        own.shard = ours.first().copied();
+        let inventory = take_inventory(&store, &own).unwrap();
+        assert_eq!(inventory.digests.len(), 9);
+        assert!(!store.listed.lock().unwrap().is_empty());
     }
 
     #[test]

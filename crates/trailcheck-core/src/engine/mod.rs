@@ -518,6 +518,9 @@ fn unlisted_logs(
 fn digested_kinds(listed: &HashSet<Location<'_>>) -> HashSet<(FolderId, LogKind)> {
     listed
         .iter()
+        // Only a key with a `CloudTrail-<kind>/` folder can be another kind's: the events
+        // logs (nearly all of them) are not parsed a second time.
+        .filter(|(_, key)| key.contains("/CloudTrail-"))
         .filter_map(|(bucket, key)| match objectkey::parse(key) {
             Some(ObjectName::Log(name)) if name.kind != LogKind::Events => {
                 Some((((*bucket).to_owned(), name.folder), name.kind))
