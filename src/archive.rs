@@ -88,47 +88,26 @@ fn plan(args: &ArchiveArgs, now: DateTime<Utc>) -> Result<(S3Location, Settings)
 }
 
 /// `versions.json`: every version and delete marker of each object asked for that has more
-/// than its current version, each object's Object Lock, and the buckets' protection.
+/// than its current version, each object's Object Lock, and the buckets' protection, in the
+/// shapes the JSON result gives them.
 fn versions_record(
     store: &S3Store,
     listed: &crate::versions::Listed,
     objects: &[(String, String)],
 ) -> serde_json::Value {
-    let locking = listed.locking();
-    let entries: Vec<serde_json::Value> = objects
-        .par_iter()
-        .filter_map(|(bucket, key)| {
-            let versions = listed.versions.get(&(bucket.clone(), key.clone()));
-            let lock = locking
-                .contains(bucket)
-                .then(|| store.object_lock(bucket, key).ok().flatten())
-                .flatten();
-            let several =
-                versions.is_some_and(|v| v.len() > 1 || v.iter().any(|e| e.delete_marker));
-            (several || lock.is_some()).then(|| {
-                let history: Vec<serde_json::Value> = (versions.into_iter().flatten())
-                    .map(|v| {
-                        serde_json::json!({
-                            "version_id": v.version_id,
-                            "last_modified": v.last_modified.map(trailcheck_core::time::display),
-                            "delete_marker": v.delete_marker,
-                            "latest": v.latest,
-                        })
-                    })
-                    .collect();
-                serde_json::json!({
-                    "bucket": bucket, "key": key, "object_lock": lock, "history": history,
-                })
-            })
+    let entries: Vec<serde_json::Value> = crate::versions::histories(store, listed, objects)
+        .iter()
+        .map(|((bucket, key), history)| {
+            let mut entry = trailcheck_report::history_json(history);
+            if let Some(fields) = entry.as_object_mut() {
+                fields.insert("bucket".to_owned(), bucket.as_str().into());
+                fields.insert("key".to_owned(), key.as_str().into());
+            }
+            entry
         })
         .collect();
     let buckets: Vec<serde_json::Value> = (listed.buckets.iter())
-        .map(|b| {
-            serde_json::json!({
-                "bucket": b.bucket, "versioning": b.versioning, "mfa_delete": b.mfa_delete,
-                "object_lock": b.object_lock, "problem": b.problem,
-            })
-        })
+        .map(trailcheck_report::bucket_json)
         .collect();
     serde_json::json!({
         "version": 1,

@@ -31,15 +31,56 @@ pub fn annotate(store: &S3Store, report: &mut Report) {
         let key = (file.bucket.clone(), file.key.clone());
         let mut history =
             (listed.versions.get(&key)).and_then(|entries| history_of(store, file, entries));
-        if locking.contains(file.bucket.as_str())
-            && file.status != Status::Deleted
-            && let Ok(Some(lock)) = store.object_lock(&file.bucket, &file.key)
-        {
-            history.get_or_insert_with(History::default).lock = Some(lock);
+        if file.status != Status::Deleted {
+            add_lock(store, &locking, &key, &mut history);
         }
         file.history = history.map(Box::new);
     });
     report.buckets = listed.buckets;
+}
+
+/// What S3 keeps for each of `objects` that has more than its current version or an Object
+/// Lock, without judging which version CloudTrail delivered (`archive --versions`).
+pub fn histories(
+    store: &S3Store,
+    listed: &Listed,
+    objects: &[(String, String)],
+) -> Vec<((String, String), History)> {
+    let locking = listed.locking();
+    objects
+        .par_iter()
+        .filter_map(|key| {
+            let mut history = listed
+                .versions
+                .get(key)
+                .filter(|entries| !only_current(entries))
+                .map(|entries| History {
+                    versions: entries.clone(),
+                    ..History::default()
+                });
+            add_lock(store, &locking, key, &mut history);
+            Some((key.clone(), history?))
+        })
+        .collect()
+}
+
+/// A current object's Object Lock, asked only in buckets with Object Lock on.
+fn add_lock(
+    store: &S3Store,
+    locking: &BTreeSet<String>,
+    (bucket, key): &(String, String),
+    history: &mut Option<History>,
+) {
+    if locking.contains(bucket)
+        && let Ok(Some(lock)) = store.object_lock(bucket, key)
+    {
+        history.get_or_insert_with(History::default).lock = Some(lock);
+    }
+}
+
+/// S3 keeps the key's current object and nothing else.
+fn only_current(entries: &[ObjectVersion]) -> bool {
+    entries.len() == 1 && entries[0].latest && !entries[0].delete_marker
 }
 
 /// What S3 keeps for a set of objects: the versions of each, and their buckets' protection.
@@ -106,8 +147,7 @@ pub fn list(store: &S3Store, objects: &[(String, String)]) -> Listed {
 /// The history of one file, when S3 keeps more than its current object, with the version
 /// CloudTrail delivered: the oldest whose content the chain expects.
 fn history_of(store: &S3Store, file: &FileVerdict, entries: &[ObjectVersion]) -> Option<History> {
-    let only_current = entries.len() == 1 && entries[0].latest && !entries[0].delete_marker;
-    if only_current {
+    if only_current(entries) {
         return None;
     }
     let mut history = History {

@@ -139,8 +139,20 @@ impl S3Store {
 
     /// Opens an object, with the size and ETag of the version being read.
     pub fn fetch(&self, bucket: &str, key: &str) -> Result<(Object, Listed), FetchError> {
+        self.open(bucket, key, None)
+    }
+
+    /// GetObject, of the current object or of one version.
+    fn open(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<(Object, Listed), FetchError> {
         let client = self.client_for(bucket)?;
-        let request = client.get_object().bucket(bucket).key(key).send();
+        let request = (client.get_object().bucket(bucket).key(key))
+            .set_version_id(version_id.map(str::to_owned))
+            .send();
         let out = match self.session.block_on(request) {
             Ok(out) => out,
             Err(e) => return Err(self.refusal(bucket, key, e)),
@@ -257,24 +269,8 @@ impl S3Store {
         key: &str,
         version_id: &str,
     ) -> Result<Object, FetchError> {
-        let client = self.client_for(bucket)?;
-        let request = client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .version_id(version_id)
-            .send();
-        let out = match self.session.block_on(request) {
-            Ok(out) => out,
-            Err(e) => return Err(self.refusal(bucket, key, e)),
-        };
-        let metadata = metadata_of(out.metadata());
-        let reader = Box::pin(out.body.into_async_read());
-        let body = SyncIoBridge::new_with_handle(reader, self.session.handle().clone());
-        Ok(Object {
-            body: Box::new(body),
-            metadata,
-        })
+        self.open(bucket, key, Some(version_id))
+            .map(|(object, _)| object)
     }
 
     /// The bucket's versioning and Object Lock settings.

@@ -14,7 +14,8 @@ use super::Options;
 use trailcheck_core::keys::Provenance;
 use trailcheck_core::time;
 use trailcheck_core::verdict::{
-    FileKind, FileVerdict, Gap, GapKind, History, KeyTrust, KeyUse, Outcome, Report, Status, Trust,
+    BucketProtection, FileKind, FileVerdict, Gap, GapKind, History, KeyTrust, KeyUse, Outcome,
+    Report, Status, Trust,
 };
 
 /// The schema version, the document's first field.
@@ -83,15 +84,7 @@ impl<'a> Document<'a> {
             keys: report.keys.iter().map(Key::new).collect(),
             trust: TrustJson::new(&report.trust),
             summary: Summary::new(report),
-            buckets: (report.buckets.iter())
-                .map(|b| BucketJson {
-                    bucket: &b.bucket,
-                    versioning: b.versioning.as_deref(),
-                    mfa_delete: b.mfa_delete.as_deref(),
-                    object_lock: b.object_lock.as_deref(),
-                    problem: b.problem.as_deref(),
-                })
-                .collect(),
+            buckets: report.buckets.iter().map(BucketJson::new).collect(),
             shard: report.shard.map(|s| ShardJson {
                 index: s.index,
                 count: s.count,
@@ -131,7 +124,7 @@ pub(super) struct File<'a> {
 }
 
 #[derive(Serialize)]
-struct VersionsJson<'a> {
+pub(super) struct VersionsJson<'a> {
     overwrites: usize,
     delivered: Option<&'a str>,
     restorable: Option<&'a str>,
@@ -148,7 +141,7 @@ struct VersionJson<'a> {
 }
 
 impl<'a> VersionsJson<'a> {
-    fn new(history: &'a History) -> Self {
+    pub(super) fn new(history: &'a History) -> Self {
         Self {
             overwrites: history.overwrites(),
             delivered: history.delivered.as_deref(),
@@ -167,12 +160,24 @@ impl<'a> VersionsJson<'a> {
 }
 
 #[derive(Serialize)]
-struct BucketJson<'a> {
+pub(super) struct BucketJson<'a> {
     bucket: &'a str,
     versioning: Option<&'a str>,
     mfa_delete: Option<&'a str>,
     object_lock: Option<&'a str>,
     problem: Option<&'a str>,
+}
+
+impl<'a> BucketJson<'a> {
+    pub(super) fn new(b: &'a BucketProtection) -> Self {
+        Self {
+            bucket: &b.bucket,
+            versioning: b.versioning.as_deref(),
+            mfa_delete: b.mfa_delete.as_deref(),
+            object_lock: b.object_lock.as_deref(),
+            problem: b.problem.as_deref(),
+        }
+    }
 }
 
 impl<'a> File<'a> {

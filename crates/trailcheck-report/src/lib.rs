@@ -70,6 +70,16 @@ pub(crate) fn detail(file: &trailcheck_core::verdict::FileVerdict) -> String {
     }
 }
 
+/// A bucket's versioning and Object Lock settings, as the JSON result's `buckets[]` has them.
+pub fn bucket_json(bucket: &trailcheck_core::verdict::BucketProtection) -> serde_json::Value {
+    serde_json::to_value(json::BucketJson::new(bucket)).unwrap_or(serde_json::Value::Null)
+}
+
+/// What S3 keeps under a key, as the JSON result's `files[].versions` has it.
+pub fn history_json(history: &trailcheck_core::verdict::History) -> serde_json::Value {
+    serde_json::to_value(json::VersionsJson::new(history)).unwrap_or(serde_json::Value::Null)
+}
+
 /// One compact JSON object listing every file, gap and key; the schema is in the README.
 pub fn json(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Result<()> {
     json::render(report, opts, out)
