@@ -190,8 +190,16 @@ fn upload(servers: &Servers, dir: &Path, bucket: Option<(&str, &str)>) {
 }
 
 /// A simulated trail in its own bucket, uploaded.
-fn uploaded(servers: &Servers, test: &str, mut spec: Spec) -> (Trail, String) {
+fn uploaded(servers: &Servers, test: &str, spec: Spec) -> (Trail, String) {
+    uploaded_into(servers, test, spec, serde_json::json!([]))
+}
+
+/// [`uploaded`] into a bucket `setup` makes first (`s3_ops`: versioning, Object Lock).
+fn uploaded_into(servers: &Servers, test: &str, mut spec: Spec, setup: Value) -> (Trail, String) {
     let bucket = bucket_name(test);
+    if setup.as_array().is_some_and(|ops| !ops.is_empty()) {
+        s3_ops(servers, &bucket, setup);
+    }
     spec.bucket = bucket.clone();
     let trail = simulate(&spec);
     upload(servers, &trail.archive(), Some((&bucket, "us-east-1")));
@@ -245,25 +253,6 @@ fn validate_json(servers: &Servers, trail: &Trail, source: &str, extra: &[&str])
     (output.status.code().unwrap_or(-1), json)
 }
 
-/// (kind, bucket, key, status, cause) of every file of a JSON report.
-fn verdicts(report: &Value) -> BTreeSet<(String, String, String, String, String)> {
-    report["files"]
-        .as_array()
-        .expect("files")
-        .iter()
-        .map(|f| {
-            let field = |name: &str| f[name].as_str().unwrap_or_default().to_owned();
-            (
-                field("kind"),
-                field("bucket"),
-                field("key"),
-                field("status"),
-                field("cause"),
-            )
-        })
-        .collect()
-}
-
 fn s3_url(bucket: &str) -> String {
     format!("s3://{bucket}")
 }
@@ -286,7 +275,7 @@ fn clean_trail_from_s3_matches_the_folder_verdict_for_verdict() {
         &["--endpoint-url", &url],
     );
     assert_eq!((local_code, code), (0, 0), "{remote}");
-    assert_eq!(verdicts(&local), verdicts(&remote));
+    assert_eq!(json_verdicts(&local), json_verdicts(&remote));
     assert_eq!(
         remote["files"].as_array().map(Vec::len),
         Some(trail.manifest.files.len())
@@ -316,7 +305,7 @@ fn every_tamper_kind_gets_the_same_verdicts_from_s3_as_from_a_folder() {
             &s3_url(&bucket),
             &["--endpoint-url", &url],
         );
-        assert_eq!(verdicts(&local), verdicts(&remote), "{kind:?}");
+        assert_eq!(json_verdicts(&local), json_verdicts(&remote), "{kind:?}");
         assert_eq!(local_code, code, "{kind:?}");
         assert_ne!(code, 0, "{kind:?} went unnoticed");
     }
@@ -665,7 +654,7 @@ fn archive_then_offline_validate_gives_the_verdicts_of_s3_including_the_newest_d
         &["--endpoint-url", &url],
     );
     assert_eq!((code, s3_code), (1, 1), "{offline}");
-    assert_eq!(verdicts(&offline), verdicts(&online));
+    assert_eq!(json_verdicts(&offline), json_verdicts(&online));
     assert_eq!(offline["trust"]["keys_inside_source"], true);
     assert_eq!(online["trust"]["keys_inside_source"], false);
     assert_eq!(
@@ -1411,7 +1400,7 @@ fn logs_of_other_kinds_get_the_same_verdicts_from_s3_as_from_a_folder() {
         validate_json(&servers, &trail, archive.to_str().expect("utf-8"), &[]);
     let (code, remote) = validate_json(&servers, &trail, &s3_url(&bucket), &[]);
     assert_eq!((local_code, code), (3, 3), "{remote}");
-    assert_eq!(verdicts(&local), verdicts(&remote));
+    assert_eq!(json_verdicts(&local), json_verdicts(&remote));
     let causes: BTreeSet<(String, String)> = (remote["files"].as_array().expect("files"))
         .iter()
         .filter_map(|f| {
@@ -1490,16 +1479,12 @@ fn versions_name_overwrites_deletions_and_the_delivered_version_of_each_file() {
     let Some(servers) = servers("versions") else {
         return;
     };
-    let bucket = bucket_name("versions");
-    s3_ops(
+    let (trail, bucket) = uploaded_into(
         &servers,
-        &bucket,
+        "versions",
+        spec(),
         serde_json::json!([["create"], ["versioning", "Enabled"]]),
     );
-    let mut spec = spec();
-    spec.bucket = bucket.clone();
-    let trail = simulate(&spec);
-    upload(&servers, &trail.archive(), Some((&bucket, "us-east-1")));
     let mut logs = logs_listed_by(&trail.manifest, &trail.newest_digest().key);
     logs.extend(logs_listed_by(&trail.manifest, &trail.oldest_digest().key));
     assert!(logs.len() >= 5, "{logs:?}");
@@ -1615,16 +1600,12 @@ fn versions_report_object_lock_for_the_bucket_and_each_object() {
     let Some(servers) = servers("object_lock") else {
         return;
     };
-    let bucket = bucket_name("object-lock");
-    s3_ops(
+    let (trail, bucket) = uploaded_into(
         &servers,
-        &bucket,
+        "object-lock",
+        spec(),
         serde_json::json!([["create-locked", "COMPLIANCE", 30]]),
     );
-    let mut spec = spec();
-    spec.bucket = bucket.clone();
-    let trail = simulate(&spec);
-    upload(&servers, &trail.archive(), Some((&bucket, "us-east-1")));
     let proxy = Proxy::start(&servers, 0);
     let url = proxy.url();
     let (code, report) = validate_json(
@@ -1667,16 +1648,12 @@ fn archive_with_versions_keeps_what_s3_kept_in_the_evidence_folder() {
         );
         return;
     }
-    let bucket = bucket_name("archive-versions");
-    s3_ops(
+    let (trail, bucket) = uploaded_into(
         &servers,
-        &bucket,
+        "archive-versions",
+        spec(),
         serde_json::json!([["create"], ["versioning", "Enabled"]]),
     );
-    let mut spec = spec();
-    spec.bucket = bucket.clone();
-    let trail = simulate(&spec);
-    upload(&servers, &trail.archive(), Some((&bucket, "us-east-1")));
     let logs = logs_listed_by(&trail.manifest, &trail.newest_digest().key);
     let (copied, deleted) = (logs[0], logs[1]);
     s3_ops(

@@ -11,8 +11,6 @@ use common::*;
 use serde_json::Value;
 use trailcheck_sim::{TamperKind, TamperSpec};
 
-type Verdict = (String, String, String, String, String);
-
 /// Two accounts, three regions each, a tampering in each account: one archive.
 fn two_account_archive() -> Trail {
     let regions = ["us-east-1", "eu-west-1", "ap-southeast-2"].map(str::to_owned);
@@ -75,21 +73,6 @@ fn validate(trail: &Trail, extra: &[&str], env: &[(&str, &str)]) -> (i32, Value)
     (code, json)
 }
 
-fn verdicts(report: &Value) -> Vec<Verdict> {
-    (report["files"].as_array().into_iter().flatten())
-        .map(|f| {
-            let field = |name: &str| f[name].as_str().unwrap_or_default().to_owned();
-            (
-                field("kind"),
-                field("bucket"),
-                field("key"),
-                field("status"),
-                field("cause"),
-            )
-        })
-        .collect()
-}
-
 /// The exit code one run over everything would give, from the shards' codes.
 fn combined(codes: &[i32]) -> i32 {
     if codes.contains(&1) {
@@ -105,7 +88,7 @@ fn combined(codes: &[i32]) -> i32 {
 fn n_shards_together_judge_every_file_once_as_one_run_does() {
     let trail = two_account_archive();
     let (whole_code, whole) = validate(&trail, &[], &[]);
-    let whole: BTreeSet<Verdict> = verdicts(&whole).into_iter().collect();
+    let whole = json_verdicts(&whole);
     assert_eq!(whole_code, 1, "tampering in both accounts");
     assert!(whole.iter().any(|v| v.2.contains("/444455556666/")));
     let gaps = |report: &Value| report["gaps"].as_array().map_or(0, Vec::len);
@@ -119,7 +102,7 @@ fn n_shards_together_judge_every_file_once_as_one_run_does() {
             let shard = format!("{k}/{n}");
             let (code, report) = validate(&trail, &["--shard", &shard], &[]);
             assert!([0, 1, 3].contains(&code), "{shard}: exit {code}");
-            let files = verdicts(&report);
+            let files = json_verdicts(&report);
             nonempty += usize::from(!files.is_empty());
             for file in files {
                 assert!(union.insert(file.clone()), "{shard} judged {file:?} again");
@@ -175,14 +158,14 @@ fn auto_takes_the_index_from_kubernetes_or_aws_batch() {
         &[("JOB_COMPLETION_INDEX", "1")],
     );
     assert_ne!(code, 2);
-    assert_eq!(verdicts(&kubernetes), verdicts(&explicit));
+    assert_eq!(json_verdicts(&kubernetes), json_verdicts(&explicit));
     let (code, batch) = validate(
         &trail,
         &["--shard", "auto/3"],
         &[("AWS_BATCH_JOB_ARRAY_INDEX", "1")],
     );
     assert_ne!(code, 2);
-    assert_eq!(verdicts(&batch), verdicts(&explicit));
+    assert_eq!(json_verdicts(&batch), json_verdicts(&explicit));
 }
 
 #[test]

@@ -180,6 +180,25 @@ pub fn trailcheck(dir: &Path, args: &[&str]) -> Output {
         .expect("trailcheck runs")
 }
 
+/// (kind, bucket, key, status, cause) of one file of a JSON result.
+pub type JsonVerdict = (String, String, String, String, String);
+
+/// The verdict of every file of a `--format json` result.
+pub fn json_verdicts(report: &serde_json::Value) -> std::collections::BTreeSet<JsonVerdict> {
+    (report["files"].as_array().into_iter().flatten())
+        .map(|f| {
+            let field = |name: &str| f[name].as_str().unwrap_or_default().to_owned();
+            (
+                field("kind"),
+                field("bucket"),
+                field("key"),
+                field("status"),
+                field("cause"),
+            )
+        })
+        .collect()
+}
+
 /// `bytes` as one gzip member.
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write;

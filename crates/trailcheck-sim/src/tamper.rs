@@ -14,7 +14,7 @@ use super::rng::Rng;
 use super::spec::{Spec, TamperKind};
 use super::trail::{self, DigestFile, LogFile, Trail};
 use trailcheck_core::hash::Sha256;
-use trailcheck_core::objectkey::DigestName;
+use trailcheck_core::objectkey::{DigestName, LogKind};
 use trailcheck_core::time;
 use trailcheck_core::verdict::{FileKind, Status};
 
@@ -239,6 +239,7 @@ impl<'a> Tamperer<'a> {
             &p.region,
             p.hour,
             delivered,
+            LogKind::Events,
         )?;
         let entry = FileEntry {
             kind: FileKind::Log,

@@ -163,7 +163,15 @@ fn add_hour_logs(
     for i in 0..spec.logs_per_hour {
         let delivered = delivery_time(spec, &mut times, hour, i, spec.logs_per_hour);
         let mut rng = Rng::stream(spec.seed, "log", &[region_index, hour.into(), i.into()]);
-        let log = make_log(spec, &trail.cast, &mut rng, region, hour, delivered)?;
+        let log = make_log(
+            spec,
+            &trail.cast,
+            &mut rng,
+            region,
+            hour,
+            delivered,
+            LogKind::Events,
+        )?;
         trail.logs.push(log);
     }
     // One log an hour of each other kind asked for, from streams of their own, so a spec
@@ -173,7 +181,7 @@ fn add_hour_logs(
         let mut times = Rng::stream(spec.seed, "kind-delivery", &streams);
         let delivered = delivery_time(spec, &mut times, hour, 0, 1);
         let mut rng = Rng::stream(spec.seed, "kind-log", &streams);
-        let mut log = make_log_of_kind(
+        let mut log = make_log(
             spec,
             &trail.cast,
             &mut rng,
@@ -188,20 +196,9 @@ fn add_hour_logs(
     Ok(())
 }
 
-/// One log file delivered at `delivered`, listed by nothing yet.
+/// One log file of `kind` (`CloudTrail/`, `CloudTrail-Insight/`, ...) delivered at
+/// `delivered`, listed by nothing yet.
 pub(crate) fn make_log(
-    spec: &Spec,
-    cast: &Cast,
-    rng: &mut Rng,
-    region: &str,
-    hour: u32,
-    delivered: DateTime<Utc>,
-) -> Result<LogFile, SimError> {
-    make_log_of_kind(spec, cast, rng, region, hour, delivered, LogKind::Events)
-}
-
-/// [`make_log`] in the folder of `kind` (`CloudTrail-Insight/`, ...).
-pub(crate) fn make_log_of_kind(
     spec: &Spec,
     cast: &Cast,
     rng: &mut Rng,
@@ -467,7 +464,15 @@ fn add_late_logs(
     for _ in 0..count {
         let minute = rng.range(10, 50);
         let delivered = to_minute(spec.hour_start(hour) + Duration::minutes(minute as i64));
-        let mut log = make_log(spec, &trail.cast, rng, region, hour, delivered)?;
+        let mut log = make_log(
+            spec,
+            &trail.cast,
+            rng,
+            region,
+            hour,
+            delivered,
+            LogKind::Events,
+        )?;
         log.late = true;
         added.push(trail.logs.len());
         trail.logs.push(log);
