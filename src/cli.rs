@@ -33,6 +33,11 @@ pub enum Command {
         trailcheck validate ./archive --format junit --fail-on modified,deleted > trailcheck.xml\n  \
         trailcheck validate s3://aws-cloudtrail-logs-111122223333-5c9a1e07 --start-time -7d --profile audit")]
     Validate(ValidateArgs),
+    /// Join the JSON results of the shards of one `--shard K/N` run into one result: the
+    /// same outcome, summary, JUnit and evidence report as one run over the whole archive.
+    #[command(after_help = "Example:\n  \
+        trailcheck merge results/shard-*-of-8.json --format junit --report run.html --report-json run.json > run.xml")]
+    Merge(MergeArgs),
     /// Answer SQL questions from proven events only: validates as `validate` does and, in the
     /// same pass, feeds the records of every intact log to the query.
     #[command(after_help = "Examples:\n  \
@@ -126,6 +131,22 @@ pub struct ValidateArgs {
     pub versions: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MergeArgs {
+    /// The shards' JSON results (`--format json` or `--report-json`), one per shard, in any
+    /// order.
+    #[arg(value_name = "RESULT.json", required = true)]
+    pub results: Vec<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Also write the evidence report of the merged result.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+    /// Also write the merged JSON result; the HTML report shows its SHA-256.
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
 }
 
 /// How a verdict is written, the same for every command that judges files.

@@ -373,7 +373,7 @@ fn lies_inside(path: &Path, root: &Path) -> bool {
 }
 
 /// An output file's folder must exist before the run, not be found missing after it.
-fn check_output(option: &'static str, path: Option<&Path>) -> Result<(), ConfigError> {
+pub fn check_output(option: &'static str, path: Option<&Path>) -> Result<(), ConfigError> {
     let Some(path) = path else { return Ok(()) };
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,

@@ -8,6 +8,7 @@ mod events;
 mod exit;
 mod keys;
 mod lake;
+mod merge;
 mod progress;
 mod restore_plan;
 mod simulate;
@@ -48,6 +49,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
     };
     match cli.command {
         Command::Validate(args) => validate::run(&args, command_line),
+        Command::Merge(args) => merge::run(&args, command_line),
         Command::Events(args) => events::run(&args),
         Command::Triage(args) => triage::run(&args, command_line),
         Command::Simulate(args) => match simulate::run(&args) {

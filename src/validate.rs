@@ -90,18 +90,40 @@ pub fn run(args: &ValidateArgs, command_line: Vec<String>) -> Exit {
         ran_at: now,
         json: None,
     };
-    if let Err(e) = write_evidence(&report, &options, run, args) {
+    let evidence = Evidence {
+        report: args.report.as_deref(),
+        report_json: args.report_json.as_deref(),
+    };
+    deliver(&report, &options, run, &evidence, args.output.format)
+}
+
+/// The evidence files a command writes beside its output.
+pub struct Evidence<'a> {
+    pub report: Option<&'a Path>,
+    pub report_json: Option<&'a Path>,
+}
+
+/// Writes the evidence files, then the chosen format on stdout; the exit code is the
+/// report's outcome under `options.fail_on`. `validate` and `merge` end here alike.
+pub fn deliver(
+    report: &Report,
+    options: &report::Options,
+    run: RunInfo,
+    evidence: &Evidence<'_>,
+    format: Format,
+) -> Exit {
+    if let Err(e) = write_evidence(report, options, run, evidence) {
         return fatal(&e);
     }
-    let written = match args.output.format {
+    let written = match format {
         Format::Text => report::text(
-            &report,
-            &options,
+            report,
+            options,
             &mut io::stdout().lock(),
             &mut io::stderr().lock(),
         ),
-        Format::Json => report::json(&report, &options, &mut io::stdout().lock()),
-        Format::Junit => report::junit(&report, &options, &mut io::stdout().lock()),
+        Format::Json => report::json(report, options, &mut io::stdout().lock()),
+        Format::Junit => report::junit(report, options, &mut io::stdout().lock()),
     };
     if let Some(e) = written
         .as_ref()
@@ -110,7 +132,7 @@ pub fn run(args: &ValidateArgs, command_line: Vec<String>) -> Exit {
     {
         return fatal(e);
     }
-    Exit::from(report.outcome(&config.fail_on))
+    Exit::from(report.outcome(&options.fail_on))
 }
 
 // ---------------------------------------------------------------- evidence files
@@ -121,9 +143,9 @@ fn write_evidence(
     report: &Report,
     options: &report::Options,
     mut run: RunInfo,
-    args: &ValidateArgs,
+    evidence: &Evidence<'_>,
 ) -> Result<(), ConfigError> {
-    if let Some(path) = &args.report_json {
+    if let Some(path) = evidence.report_json {
         let mut bytes = Vec::new();
         report::json(report, options, &mut bytes)
             .map_err(|e| cannot_write("--report-json", path, &e))?;
@@ -133,7 +155,7 @@ fn write_evidence(
             sha256: Sha256::of(&bytes),
         });
     }
-    if let Some(path) = &args.report {
+    if let Some(path) = evidence.report {
         let mut html = Vec::new();
         report::html(report, options, &run, &mut html)
             .map_err(|e| cannot_write("--report", path, &e))?;

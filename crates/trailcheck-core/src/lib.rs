@@ -24,6 +24,7 @@ pub mod gzip;
 pub mod hash;
 pub mod keys;
 pub mod lake;
+pub mod merge;
 pub mod objectkey;
 pub mod periods;
 pub mod signature;

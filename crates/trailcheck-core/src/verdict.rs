@@ -177,7 +177,65 @@ pub enum Cause {
     KeyNotValidForQuery(String),
     /// Unverifiable: a result file whose sign file is not proven authentic; the text says why.
     SignFileNotVerified(String),
+    // --- a chain's checkpoint (`--checkpoint`)
+    /// Digest: the newest digest an earlier run proved intact and recorded in the checkpoint
+    /// no longer hashes to what was recorded (the recorded SHA-256).
+    CheckpointChanged(String),
+    /// Digest: the newest digest an earlier run proved intact and recorded in the checkpoint
+    /// is gone: deleted, with whatever came after it.
+    CheckpointDeleted,
+    // --- any status, read back from a result file (`trailcheck merge`)
+    /// A verdict as a shard's JSON result records it, read back to be joined with the other
+    /// shards' and rendered again: its code, status and text, as the run that proved it wrote
+    /// them. Built only by [`Cause::recorded`], which refuses a code this version does not
+    /// give or a status its code never has.
+    Recorded {
+        code: &'static str,
+        status: Status,
+        detail: String,
+    },
 }
+
+/// Every code [`Cause::code`] gives and the statuses a cause with that code has: what a
+/// result file may record. (`moved` names both the moved copy and the emptied original.)
+const CODES: &[(&str, &[Status])] = &[
+    ("verified", &[Status::Intact]),
+    ("hash-mismatch", &[Status::Modified]),
+    ("data-after-gzip-member", &[Status::Modified]),
+    ("not-gzip", &[Status::Modified]),
+    ("invalid-format", &[Status::Modified]),
+    ("missing-field", &[Status::Modified]),
+    ("digest-hash-mismatch", &[Status::Modified]),
+    ("bad-signature", &[Status::Modified]),
+    ("signature-disagrees", &[Status::Modified]),
+    ("not-found", &[Status::Deleted]),
+    ("moved", &[Status::Moved, Status::Deleted]),
+    ("not-listed", &[Status::Unreferenced]),
+    ("unknown-key", &[Status::Unverifiable]),
+    ("untrusted-key", &[Status::Unverifiable]),
+    ("key-not-valid-then", &[Status::Unverifiable]),
+    ("key-other-region", &[Status::Unverifiable]),
+    ("unsupported-algorithm", &[Status::Unverifiable]),
+    ("no-signature", &[Status::Unverifiable]),
+    ("unreadable", &[Status::Unverifiable]),
+    ("inaccessible", &[Status::Unverifiable]),
+    ("archived", &[Status::Unverifiable]),
+    ("kind-not-digested", &[Status::Unverifiable]),
+    ("kms-access-denied", &[Status::Unverifiable]),
+    ("listed-by-unverified-digest", &[Status::Unverifiable]),
+    ("in-gap", &[Status::Unverifiable]),
+    ("digest-missing", &[Status::Unverifiable]),
+    ("after-newest-digest", &[Status::Unverifiable]),
+    ("before-oldest-digest", &[Status::Unverifiable]),
+    ("period-not-verified", &[Status::Unverifiable]),
+    ("no-digests", &[Status::Unverifiable]),
+    ("awaiting-digest", &[Status::Pending]),
+    ("not-in-sign-file", &[Status::Unreferenced]),
+    ("key-not-valid-for-query", &[Status::Unverifiable]),
+    ("sign-file-not-verified", &[Status::Unverifiable]),
+    ("checkpoint-changed", &[Status::Modified]),
+    ("checkpoint-deleted", &[Status::Deleted]),
+];
 
 impl Cause {
     /// Why an object the store did not give is unverifiable; `None` for an absent one, which
@@ -191,9 +249,27 @@ impl Cause {
         }
     }
 
+    /// A verdict read back from a result file: `code` must be one this version gives, with a
+    /// status a cause of that code has, or the file was written by another version (or by
+    /// hand) and is refused.
+    pub fn recorded(code: &str, status: Status, detail: String) -> Result<Cause, String> {
+        let Some((code, statuses)) = CODES.iter().find(|(known, _)| *known == code) else {
+            return Err(format!("cause '{code}' is not one this trailcheck gives"));
+        };
+        if !statuses.contains(&status) {
+            return Err(format!("cause '{code}' never gives status '{status}'"));
+        }
+        Ok(Cause::Recorded {
+            code,
+            status,
+            detail,
+        })
+    }
+
     /// A stable machine-readable code, used in JSON and JUnit output.
     pub fn code(&self) -> &'static str {
         match self {
+            Cause::Recorded { code, .. } => code,
             Cause::Verified => "verified",
             Cause::HashMismatch => "hash-mismatch",
             Cause::DataAfterGzip => "data-after-gzip-member",
@@ -228,6 +304,8 @@ impl Cause {
             Cause::NotInSignFile => "not-in-sign-file",
             Cause::KeyNotValidForQuery(_) => "key-not-valid-for-query",
             Cause::SignFileNotVerified(_) => "sign-file-not-verified",
+            Cause::CheckpointChanged(_) => "checkpoint-changed",
+            Cause::CheckpointDeleted => "checkpoint-deleted",
         }
     }
 
@@ -243,8 +321,9 @@ impl Cause {
             | Cause::MissingField(_)
             | Cause::DigestHashMismatch
             | Cause::BadSignature
-            | Cause::SignatureDisagrees => Status::Modified,
-            Cause::NotFound | Cause::MovedTo { .. } => Status::Deleted,
+            | Cause::SignatureDisagrees
+            | Cause::CheckpointChanged(_) => Status::Modified,
+            Cause::NotFound | Cause::MovedTo { .. } | Cause::CheckpointDeleted => Status::Deleted,
             Cause::MovedFrom { .. } => Status::Moved,
             Cause::NotListed | Cause::NotInSignFile => Status::Unreferenced,
             Cause::KeyNotValidForQuery(_) | Cause::SignFileNotVerified(_) => Status::Unverifiable,
@@ -267,6 +346,7 @@ impl Cause {
             | Cause::PeriodNotVerified
             | Cause::NoDigests => Status::Unverifiable,
             Cause::AwaitingDigest => Status::Pending,
+            Cause::Recorded { status, .. } => *status,
         }
     }
 }
@@ -371,6 +451,15 @@ impl fmt::Display for Cause {
             Cause::SignFileNotVerified(why) => {
                 write!(f, "the sign file listing it is not proven authentic: {why}")
             }
+            Cause::CheckpointChanged(recorded) => write!(
+                f,
+                "changed since an earlier run proved it intact: the checkpoint recorded SHA-256 \
+                 {recorded}"
+            ),
+            Cause::CheckpointDeleted => f.write_str(
+                "deleted since an earlier run proved it intact and recorded it in the checkpoint",
+            ),
+            Cause::Recorded { detail, .. } => f.write_str(detail),
         }
     }
 }
@@ -623,6 +712,9 @@ pub struct Report {
     pub source: String,
     pub requested_start: Option<DateTime<Utc>>,
     pub requested_end: Option<DateTime<Utc>>,
+    /// No start time was given: each chain was walked from its own oldest digest, and
+    /// `requested_start` is the oldest digest of the source.
+    pub open_start: bool,
     /// The span of the verified digests, clipped to the requested range.
     pub found: Option<(DateTime<Utc>, DateTime<Utc>)>,
     pub files: Vec<FileVerdict>,
@@ -741,6 +833,85 @@ pub const DEFAULT_FAIL_ON: [Status; 4] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One cause of every variant but `Recorded`.
+    fn every_cause() -> Vec<Cause> {
+        let t = DateTime::from_timestamp(1_793_491_200, 0).unwrap_or_default();
+        let s = || "x".to_owned();
+        vec![
+            Cause::Verified,
+            Cause::HashMismatch,
+            Cause::DataAfterGzip,
+            Cause::NotGzip(s()),
+            Cause::InvalidFormat(s()),
+            Cause::MissingField("f"),
+            Cause::DigestHashMismatch,
+            Cause::BadSignature,
+            Cause::SignatureDisagrees,
+            Cause::NotFound,
+            Cause::MovedFrom { bucket: s(), key: s() },
+            Cause::MovedTo { bucket: s(), key: s() },
+            Cause::NotListed,
+            Cause::UnknownKey(s()),
+            Cause::UntrustedKey(s()),
+            Cause::KeyNotValidThen {
+                fingerprint: s(),
+                signed: t,
+                valid_from: None,
+                valid_to: None,
+            },
+            Cause::KeyOtherRegion {
+                fingerprint: s(),
+                key_region: s(),
+                digest_region: s(),
+            },
+            Cause::UnsupportedAlgorithm(s()),
+            Cause::NoSignature,
+            Cause::Unreadable(s()),
+            Cause::Inaccessible(s()),
+            Cause::Archived(s()),
+            Cause::KmsAccessDenied(s()),
+            Cause::ListedByUnverifiedDigest(s()),
+            Cause::InGap,
+            Cause::DigestMissing,
+            Cause::AfterNewestDigest,
+            Cause::BeforeOldestDigest,
+            Cause::PeriodNotVerified,
+            Cause::NoDigests,
+            Cause::KindNotDigested(s()),
+            Cause::AwaitingDigest,
+            Cause::NotInSignFile,
+            Cause::KeyNotValidForQuery(s()),
+            Cause::SignFileNotVerified(s()),
+            Cause::CheckpointChanged(s()),
+            Cause::CheckpointDeleted,
+        ]
+    }
+
+    #[test]
+    fn every_cause_reads_back_from_its_code_and_status_and_nothing_else_does() {
+        let causes = every_cause();
+        for cause in &causes {
+            let back = Cause::recorded(cause.code(), cause.status(), cause.to_string())
+                .unwrap_or_else(|e| panic!("{cause:?}: {e}"));
+            assert_eq!(back.code(), cause.code());
+            assert_eq!(back.status(), cause.status());
+            assert_eq!(back.to_string(), cause.to_string());
+        }
+        // Every code in the table is given by some cause: none is stale.
+        for (code, statuses) in CODES {
+            for status in *statuses {
+                assert!(
+                    causes.iter().any(|c| c.code() == *code && c.status() == *status),
+                    "{code} {status}"
+                );
+            }
+        }
+        assert!(Cause::recorded("made-up", Status::Intact, String::new()).is_err());
+        // A tampering code recorded as intact is refused, not believed.
+        let err = Cause::recorded("hash-mismatch", Status::Intact, String::new()).unwrap_err();
+        assert!(err.contains("never gives status 'intact'"), "{err}");
+    }
 
     fn version(id: &str, at: i64, delete_marker: bool, latest: bool) -> ObjectVersion {
         ObjectVersion {

@@ -4,6 +4,7 @@
 //! model so that renaming a field or variant inside trailcheck cannot silently change what
 //! scripts read. Bump [`VERSION`] when a field changes meaning or goes away.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
@@ -14,12 +15,12 @@ use super::Options;
 use trailcheck_core::keys::Provenance;
 use trailcheck_core::time;
 use trailcheck_core::verdict::{
-    BucketProtection, FileKind, FileVerdict, Gap, GapKind, History, KeyTrust, KeyUse, Outcome,
-    Report, Status, Trust,
+    BucketProtection, ChainId, FileKind, FileVerdict, Gap, GapKind, History, KeyTrust, KeyUse,
+    Outcome, Report, Status, Trust,
 };
 
 /// The schema version, the document's first field.
-const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 1;
 
 pub(super) fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer(&mut *out, &Document::new(report, opts))?;
@@ -41,8 +42,10 @@ struct Document<'a> {
     /// The trail ARN asked for, or null when every trail in the source was checked.
     trail: Option<&'a str>,
     requested: Span,
-    found: Option<Span>,
+    found: Option<FoundSpan>,
     outcome: &'static str,
+    /// Every digest chain in range; `files[].chain` is an index into it.
+    chains: &'a [ChainId],
     files: Vec<File<'a>>,
     gaps: Vec<GapJson<'a>>,
     keys: Vec<Key<'a>>,
@@ -65,6 +68,8 @@ struct ShardJson {
 
 impl<'a> Document<'a> {
     fn new(report: &'a Report, opts: &'a Options) -> Self {
+        let chain_index: HashMap<&ChainId, usize> =
+            report.chains.iter().enumerate().map(|(i, c)| (c, i)).collect();
         Self {
             version: VERSION,
             tool: format!("trailcheck {}", env!("CARGO_PKG_VERSION")),
@@ -73,13 +78,21 @@ impl<'a> Document<'a> {
             requested: Span {
                 start: rfc3339(report.requested_start),
                 end: rfc3339(report.requested_end),
+                open_start: report.open_start,
             },
-            found: report.found.map(|(start, end)| Span {
+            found: report.found.map(|(start, end)| FoundSpan {
                 start: rfc3339(Some(start)),
                 end: rfc3339(Some(end)),
             }),
             outcome: outcome_name(report.outcome(&opts.fail_on)),
-            files: report.files.iter().map(File::new).collect(),
+            chains: &report.chains,
+            files: (report.files.iter())
+                .map(|f| {
+                    let mut file = File::new(f);
+                    file.chain = f.chain.as_deref().and_then(|c| chain_index.get(c).copied());
+                    file
+                })
+                .collect(),
             gaps: report.gaps.iter().map(GapJson::new).collect(),
             keys: report.keys.iter().map(Key::new).collect(),
             trust: TrustJson::new(&report.trust),
@@ -95,6 +108,14 @@ impl<'a> Document<'a> {
 
 #[derive(Serialize)]
 struct Span {
+    start: Option<String>,
+    end: Option<String>,
+    /// No `--start-time`: each chain from its own oldest digest, `start` the oldest of all.
+    open_start: bool,
+}
+
+#[derive(Serialize)]
+struct FoundSpan {
     start: Option<String>,
     end: Option<String>,
 }
@@ -118,6 +139,10 @@ pub(super) struct File<'a> {
     reference: Option<&'a str>,
     signed_by: Option<&'a str>,
     listed_by: Option<&'a str>,
+    /// The index in `chains[]` of the chain the file belongs to; absent where no one chain
+    /// holds it, and in documents without `chains[]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chain: Option<usize>,
     /// With `--versions`, what S3 keeps under the key; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     versions: Option<VersionsJson<'a>>,
@@ -203,6 +228,7 @@ impl<'a> File<'a> {
             reference: file.reference(),
             signed_by: file.signed_by.as_deref(),
             listed_by: file.listed_by.as_deref(),
+            chain: None,
             versions: file.history.as_deref().map(VersionsJson::new),
         }
     }

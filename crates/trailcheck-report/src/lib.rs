@@ -7,6 +7,7 @@ mod html;
 mod json;
 mod junit;
 pub mod lake;
+pub mod result_file;
 pub mod sanitize;
 mod text;
 

@@ -235,6 +235,7 @@ fn run(
         source: store.describe(),
         requested_start: Some(start),
         requested_end: Some(settings.end),
+        open_start: settings.start.is_none(),
         shard: settings.shard,
         ..Report::default()
     };
