@@ -226,10 +226,7 @@ fn shard_results(trail: &Trail, dir: &Path, n: u32, indexes: &[u32]) -> Vec<Stri
         .map(|k| {
             let file = dir.join(format!("shard-{k}-of-{n}.json"));
             let shard = format!("{k}/{n}");
-            let args = validate_args(
-                trail,
-                &["--shard", &shard, "--format", "json", "--quiet"],
-            );
+            let args = validate_args(trail, &["--shard", &shard, "--format", "json", "--quiet"]);
             let (code, stdout, stderr) = run_in(dir, &args);
             assert!([0, 1, 3].contains(&code), "{shard}: {code} {stderr}");
             std::fs::write(&file, stdout).expect("written");
@@ -301,12 +298,19 @@ fn n_shards_merged_give_one_runs_result_text_json_junit_and_evidence_report() {
         assert_eq!(text, whole_text, "{n} shards: the text result");
         assert_eq!(err, whole_err, "{n} shards: the problems on stderr");
         let merged = std::fs::read_to_string(&merged_json).expect("merged json");
-        assert_eq!(merged, whole_json, "{n} shards: the JSON result, byte for byte");
+        assert_eq!(
+            merged, whole_json,
+            "{n} shards: the JSON result, byte for byte"
+        );
         let html = std::fs::read_to_string(&merged_html).expect("merged html");
         let (html, whole_html) = (without_run_info(&html), without_run_info(&whole_html));
         let first_difference = html.lines().zip(whole_html.lines()).find(|(a, b)| a != b);
         assert_eq!(first_difference, None, "{n} shards: the evidence report");
-        assert_eq!(html.len(), whole_html.len(), "{n} shards: the evidence report");
+        assert_eq!(
+            html.len(),
+            whole_html.len(),
+            "{n} shards: the evidence report"
+        );
         let (_, junit, _) = run_in(dir, &merge_args(&files, &["--format", "junit"]));
         assert_eq!(junit, whole_junit, "{n} shards: JUnit");
     }
@@ -326,9 +330,15 @@ fn merge_refuses_a_missing_shard_a_repeated_one_and_shards_of_other_splits_or_ra
         assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
     };
     refused(&three[..2], "shard 2/3 missing");
-    refused(&[three[0].clone(), three[1].clone(), three[1].clone()], "are both shard 1/3");
+    refused(
+        &[three[0].clone(), three[1].clone(), three[1].clone()],
+        "are both shard 1/3",
+    );
     let seven = shard_results(&trail, dir, 7, &[3]);
-    refused(&[three[0].clone(), three[1].clone(), seven[0].clone()], "one of 3");
+    refused(
+        &[three[0].clone(), three[1].clone(), seven[0].clone()],
+        "one of 3",
+    );
 
     // A shard run over another range is not a part of this run.
     let other_end = dir.join("other-end.json");
@@ -339,7 +349,11 @@ fn merge_refuses_a_missing_shard_a_repeated_one_and_shards_of_other_splits_or_ra
     let (_, stdout, _) = run_in(dir, &args);
     std::fs::write(&other_end, stdout).expect("written");
     refused(
-        &[three[0].clone(), three[1].clone(), path_str(&other_end).to_owned()],
+        &[
+            three[0].clone(),
+            three[1].clone(),
+            path_str(&other_end).to_owned(),
+        ],
         "judged different ranges",
     );
 
@@ -383,11 +397,23 @@ fn merge_refuses_result_files_that_are_not_what_a_shard_wrote() {
     let original = &originals[big];
     refused("", "not a trailcheck JSON result");
     refused("{\"version\": 1}", "not a trailcheck JSON result");
-    refused(&original[..original.len() / 2], "not a trailcheck JSON result");
+    refused(
+        &original[..original.len() / 2],
+        "not a trailcheck JSON result",
+    );
     // A tampered file recorded as intact: its cause never gives that status.
     let (which, mut doc) = (0..2)
-        .map(|i| (i, serde_json::from_str::<Value>(&originals[i]).expect("json")))
-        .find(|(_, doc)| doc["files"].as_array().is_some_and(|f| f.iter().any(|f| f["status"] == "modified")))
+        .map(|i| {
+            (
+                i,
+                serde_json::from_str::<Value>(&originals[i]).expect("json"),
+            )
+        })
+        .find(|(_, doc)| {
+            doc["files"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| f["status"] == "modified"))
+        })
         .expect("a shard found the modified log");
     let forged = (doc["files"].as_array_mut().expect("files").iter_mut())
         .find(|f| f["status"] == "modified")
@@ -399,14 +425,23 @@ fn merge_refuses_result_files_that_are_not_what_a_shard_wrote() {
         edit(&mut doc);
         doc.to_string()
     };
-    refused(&edited(&|d| d["tool"] = "trailcheck 0.0.1".into()), "not by this trailcheck");
+    refused(
+        &edited(&|d| d["tool"] = "trailcheck 0.0.1".into()),
+        "not by this trailcheck",
+    );
     refused(&edited(&|d| d["version"] = 99.into()), "schema version 99");
     refused(
         &edited(&|d| d["files"][0]["chain"] = 4096.into()),
         "chain 4096 is not in chains[]",
     );
-    refused(&edited(&|d| d["shard"]["index"] = 5.into()), "shard 5/2 is not a shard");
-    refused(&edited(&|d| d["source"] = "s3://elsewhere".into()), "judged different sources");
+    refused(
+        &edited(&|d| d["shard"]["index"] = 5.into()),
+        "shard 5/2 is not a shard",
+    );
+    refused(
+        &edited(&|d| d["source"] = "s3://elsewhere".into()),
+        "judged different sources",
+    );
     refused(
         &edited(&|d| d["files"][0]["actual_sha256"] = "abc".into()),
         "'abc' is not a SHA-256",

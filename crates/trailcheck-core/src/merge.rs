@@ -177,7 +177,12 @@ pub fn join(mut parts: Vec<Part>) -> Result<Report, ConfigError> {
         merged.chains.extend(part.chains);
         take_keys(&mut keys, part.keys);
         for key in part.trust.keys {
-            if !merged.trust.keys.iter().any(|k| k.fingerprint == key.fingerprint) {
+            if !merged
+                .trust
+                .keys
+                .iter()
+                .any(|k| k.fingerprint == key.fingerprint)
+            {
                 merged.trust.keys.push(key);
             }
         }
@@ -188,7 +193,10 @@ pub fn join(mut parts: Vec<Part>) -> Result<Report, ConfigError> {
         }
     }
     merged.keys = keys.into_values().collect();
-    merged.trust.keys.sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
+    merged
+        .trust
+        .keys
+        .sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
     merged.buckets.sort_by(|a, b| a.bucket.cmp(&b.bucket));
     merged.sort();
     Ok(merged)

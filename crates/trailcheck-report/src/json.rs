@@ -68,8 +68,12 @@ struct ShardJson {
 
 impl<'a> Document<'a> {
     fn new(report: &'a Report, opts: &'a Options) -> Self {
-        let chain_index: HashMap<&ChainId, usize> =
-            report.chains.iter().enumerate().map(|(i, c)| (c, i)).collect();
+        let chain_index: HashMap<&ChainId, usize> = report
+            .chains
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c, i))
+            .collect();
         Self {
             version: VERSION,
             tool: format!("trailcheck {}", env!("CARGO_PKG_VERSION")),

@@ -50,7 +50,10 @@ pub fn parse(bytes: &[u8]) -> Result<ResultFile, String> {
     let chains: Vec<Arc<ChainId>> = doc.chains.into_iter().map(|c| Arc::new(c.into())).collect();
     let mut files = Vec::with_capacity(doc.files.len());
     for (i, file) in doc.files.into_iter().enumerate() {
-        files.push(file.into_verdict(&chains).map_err(|e| format!("files[{i}]: {e}"))?);
+        files.push(
+            file.into_verdict(&chains)
+                .map_err(|e| format!("files[{i}]: {e}"))?,
+        );
     }
     let gaps = (doc.gaps.into_iter().enumerate())
         .map(|(i, g)| g.into_gap().map_err(|e| format!("gaps[{i}]: {e}")))
@@ -70,7 +73,8 @@ pub fn parse(bytes: &[u8]) -> Result<ResultFile, String> {
     };
     let report = Report {
         source: doc.source,
-        requested_start: time(doc.requested.start.as_deref()).map_err(|e| format!("requested: {e}"))?,
+        requested_start: time(doc.requested.start.as_deref())
+            .map_err(|e| format!("requested: {e}"))?,
         requested_end: time(doc.requested.end.as_deref()).map_err(|e| format!("requested: {e}"))?,
         open_start: doc.requested.open_start,
         found: match doc.found {
@@ -85,7 +89,11 @@ pub fn parse(bytes: &[u8]) -> Result<ResultFile, String> {
         chains: chains.iter().map(|c| (**c).clone()).collect(),
         keys,
         trust: doc.trust.into_trust()?,
-        buckets: doc.buckets.into_iter().map(BucketIn::into_protection).collect(),
+        buckets: doc
+            .buckets
+            .into_iter()
+            .map(BucketIn::into_protection)
+            .collect(),
         shard,
     };
     Ok(ResultFile {
