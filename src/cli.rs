@@ -123,6 +123,12 @@ pub struct ValidateArgs {
     /// Also write the full JSON result; the HTML report shows its SHA-256.
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
+    /// Incremental runs: FILE records, per chain, the newest digest this run proved intact.
+    /// When FILE exists, each chain it names is validated from that digest forward only
+    /// (the digest itself is checked again, and the next digest must link to it). Created
+    /// when missing; one file per source, shard and --trail-arn; kept outside SOURCE.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
     /// S3 sources: also list object versions. Each file says how often it was overwritten
     /// or deleted, and which version CloudTrail delivered; a deleted log whose delivered
     /// version is kept is "restorable"; the buckets' versioning and Object Lock settings

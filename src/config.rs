@@ -57,6 +57,7 @@ pub fn s3_plan(
             trail,
             jobs,
             shard,
+            checkpoint: None,
         },
     ))
 }
@@ -140,6 +141,7 @@ impl ValidateConfig {
                 trail,
                 jobs,
                 shard,
+                checkpoint: None,
             },
             fail_on,
         })

@@ -221,6 +221,7 @@ pub fn source_config(source: &EventSourceArgs) -> Result<ValidateConfig, ConfigE
         jobs: source.jobs,
         report: None,
         report_json: None,
+        checkpoint: None,
         versions: false,
         aws: source.aws.clone(),
     };

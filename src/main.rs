@@ -2,6 +2,7 @@
 
 mod archive;
 mod athena;
+mod checkpoint;
 mod cli;
 mod config;
 mod events;

@@ -6,6 +6,7 @@ use std::io::{self, IsTerminal};
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::checkpoint;
 use crate::cli::{Format, ValidateArgs};
 use crate::config::{ValidateConfig, render_options};
 use crate::exit::Exit;
@@ -44,7 +45,7 @@ fn add_versions(config: &ValidateConfig, report: &mut Report) -> Result<(), Conf
 /// Runs `trailcheck validate`.
 pub fn run(args: &ValidateArgs, command_line: Vec<String>) -> Exit {
     let now = chrono::Utc::now();
-    let config = match ValidateConfig::from_args(args, now) {
+    let mut config = match ValidateConfig::from_args(args, now) {
         Ok(config) => config,
         Err(e) => return fatal(&e),
     };
@@ -55,6 +56,20 @@ pub fn run(args: &ValidateArgs, command_line: Vec<String>) -> Exit {
         Ok(store) => store,
         Err(e) => return fatal(&e),
     };
+    let started_from = match &args.checkpoint {
+        Some(path) => {
+            let local = config.s3.is_none().then_some(config.source.as_path());
+            match checkpoint::check_outside(path, local)
+                .and_then(|()| checkpoint::read(path, &store.describe(), &config.settings))
+            {
+                Ok(read) => read,
+                Err(e) => return fatal(&e),
+            }
+        }
+        None => None,
+    };
+    let old_checkpoint = started_from.as_ref().map(|(c, _)| c.clone());
+    config.settings.checkpoint = old_checkpoint.clone().map(Arc::new);
     let online = match config.online_keys() {
         Ok(online) => online,
         Err(e) => return fatal(&e),
@@ -79,6 +94,9 @@ pub fn run(args: &ValidateArgs, command_line: Vec<String>) -> Exit {
         Ok(report) => report,
         Err(e) => return fatal(&e),
     };
+    report
+        .checkpoints
+        .extend(started_from.map(|(_, used)| used));
     if args.versions
         && let Err(e) = add_versions(&config, &mut report)
     {
@@ -94,7 +112,13 @@ pub fn run(args: &ValidateArgs, command_line: Vec<String>) -> Exit {
         report: args.report.as_deref(),
         report_json: args.report_json.as_deref(),
     };
-    deliver(&report, &options, run, &evidence, args.output.format)
+    let exit = deliver(&report, &options, run, &evidence, args.output.format);
+    if let Some(path) = &args.checkpoint
+        && let Err(e) = checkpoint::write(path, old_checkpoint.as_ref(), &report)
+    {
+        return fatal(&e);
+    }
+    exit
 }
 
 /// The evidence files a command writes beside its output.

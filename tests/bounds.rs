@@ -42,6 +42,7 @@ fn validate_mirror(trail: &Trail, bucket: &str) -> Report {
         trail: None,
         jobs: 2,
         shard: None,
+        checkpoint: None,
     };
     engine::validate(&store, &keys, &settings).expect("validation runs")
 }

@@ -448,6 +448,7 @@ fn the_engine_reports_every_file_it_reads_and_the_bytes() {
         trail: None,
         jobs: 2,
         shard: None,
+        checkpoint: None,
     };
     let counter = Counter::default();
     let report = trailcheck_core::engine::validate_observed(&store, &keys, &settings, &counter)

@@ -387,6 +387,7 @@ fn validate(trail: &Trail) -> Report {
         trail: None,
         jobs: 2,
         shard: None,
+        checkpoint: None,
     };
     engine::validate(&store, &keys, &settings).expect("validation runs")
 }

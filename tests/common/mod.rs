@@ -96,6 +96,7 @@ impl Trail {
             trail: None,
             jobs: 2,
             shard: None,
+            checkpoint: None,
         };
         adjust(&mut settings);
         engine::validate(&store, &keys, &settings).expect("validation runs")

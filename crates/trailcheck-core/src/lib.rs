@@ -16,6 +16,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod checkpoint;
 pub mod der;
 pub mod digest;
 pub mod engine;

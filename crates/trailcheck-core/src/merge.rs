@@ -175,6 +175,7 @@ pub fn join(mut parts: Vec<Part>) -> Result<Report, ConfigError> {
         merged.files.extend(part.files);
         merged.gaps.extend(part.gaps);
         merged.chains.extend(part.chains);
+        merged.checkpoints.extend(part.checkpoints);
         take_keys(&mut keys, part.keys);
         for key in part.trust.keys {
             if !merged

@@ -727,6 +727,21 @@ pub struct Report {
     pub buckets: Vec<BucketProtection>,
     /// The part of the archive this run judged (`--shard K/N`); `None` for all of it.
     pub shard: Option<Shard>,
+    /// Per chain, the newest digest the run proved intact: what `--checkpoint` records.
+    pub heads: BTreeMap<ChainId, crate::checkpoint::Anchor>,
+    /// The checkpoint the run started from, when it had one; a merged run lists each
+    /// shard's.
+    pub checkpoints: Vec<CheckpointUse>,
+}
+
+/// The checkpoint file a run started from (`--checkpoint`): which chains it let the run
+/// start late, and the SHA-256 of its bytes as read, so the report pins what it rested on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointUse {
+    pub file: String,
+    pub sha256: Sha256,
+    /// How many chains it gave an anchor.
+    pub anchored: usize,
 }
 
 /// Where trust came from in a run: every key offered, its origin, and any pinning.
@@ -849,8 +864,14 @@ mod tests {
             Cause::BadSignature,
             Cause::SignatureDisagrees,
             Cause::NotFound,
-            Cause::MovedFrom { bucket: s(), key: s() },
-            Cause::MovedTo { bucket: s(), key: s() },
+            Cause::MovedFrom {
+                bucket: s(),
+                key: s(),
+            },
+            Cause::MovedTo {
+                bucket: s(),
+                key: s(),
+            },
             Cause::NotListed,
             Cause::UnknownKey(s()),
             Cause::UntrustedKey(s()),
@@ -902,7 +923,9 @@ mod tests {
         for (code, statuses) in CODES {
             for status in *statuses {
                 assert!(
-                    causes.iter().any(|c| c.code() == *code && c.status() == *status),
+                    causes
+                        .iter()
+                        .any(|c| c.code() == *code && c.status() == *status),
                     "{code} {status}"
                 );
             }

@@ -320,6 +320,18 @@ fn checked(out: &mut dyn Write, report: &Report, opts: &Options, run: &RunInfo) 
         None => "none: no digest was proven authentic".to_owned(),
     };
     fact(out, "Time range found", &found)?;
+    for used in &report.checkpoints {
+        // The run started each anchored chain at the digest this file records: the file's
+        // hash pins what the shorter run rested on.
+        let said = format!(
+            "<code>{}</code>, SHA-256 <code>{}</code>: {} chain(s) validated from the digest \
+             an earlier run proved intact",
+            Esc(&used.file),
+            used.sha256.to_hex(),
+            used.anchored
+        );
+        fact(out, "Checkpoint", &said)?;
+    }
     fact(out, "trailcheck version", env!("CARGO_PKG_VERSION"))?;
     fact(
         out,

@@ -58,6 +58,17 @@ struct Document<'a> {
     /// With `--shard K/N`: which part of the archive this run judged.
     #[serde(skip_serializing_if = "Option::is_none")]
     shard: Option<ShardJson>,
+    /// With `--checkpoint FILE`: the file the run started from and its SHA-256.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    checkpoints: Vec<CheckpointJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct CheckpointJson<'a> {
+    file: &'a str,
+    sha256: String,
+    /// How many chains the run started from their checkpointed digest.
+    anchored: usize,
 }
 
 #[derive(Serialize)]
@@ -106,6 +117,13 @@ impl<'a> Document<'a> {
                 index: s.index,
                 count: s.count,
             }),
+            checkpoints: (report.checkpoints.iter())
+                .map(|c| CheckpointJson {
+                    file: &c.file,
+                    sha256: c.sha256.to_hex(),
+                    anchored: c.anchored,
+                })
+                .collect(),
         }
     }
 }

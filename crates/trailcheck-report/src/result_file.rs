@@ -14,8 +14,8 @@ use serde::de::IgnoredAny;
 use trailcheck_core::hash::Sha256;
 use trailcheck_core::keys::Provenance;
 use trailcheck_core::verdict::{
-    BucketProtection, Cause, ChainId, FileKind, FileVerdict, Gap, GapKind, History, KeyTrust,
-    KeyUse, ObjectVersion, Report, Shard, Status, Trust,
+    BucketProtection, Cause, ChainId, CheckpointUse, FileKind, FileVerdict, Gap, GapKind, History,
+    KeyTrust, KeyUse, ObjectVersion, Report, Shard, Status, Trust,
 };
 
 /// One result file as read: the report, and what the document says beside it.
@@ -95,6 +95,17 @@ pub fn parse(bytes: &[u8]) -> Result<ResultFile, String> {
             .map(BucketIn::into_protection)
             .collect(),
         shard,
+        heads: Default::default(),
+        checkpoints: (doc.checkpoints.into_iter().enumerate())
+            .map(|(i, c)| {
+                Ok(CheckpointUse {
+                    sha256: Sha256::from_hex(&c.sha256)
+                        .ok_or_else(|| format!("checkpoints[{i}]: sha256 is not 64 hex digits"))?,
+                    file: c.file,
+                    anchored: c.anchored,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?,
     };
     Ok(ResultFile {
         report,
@@ -151,6 +162,15 @@ struct DocumentIn {
     #[serde(default)]
     buckets: Vec<BucketIn>,
     shard: Option<ShardIn>,
+    #[serde(default)]
+    checkpoints: Vec<CheckpointIn>,
+}
+
+#[derive(Deserialize)]
+struct CheckpointIn {
+    file: String,
+    sha256: String,
+    anchored: usize,
 }
 
 #[derive(Deserialize)]

@@ -13,12 +13,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::checkpoint::Anchor;
 use crate::digest::PreviousDigest;
 use crate::keys::KeyRing;
 use crate::objectkey::{self, Folder, ObjectName};
 use crate::signature::Verified;
 use crate::store::FetchError;
-use crate::verdict::{Cause, ChainId, FileKind, FileVerdict, Gap, GapKind};
+use crate::verdict::{Cause, ChainId, FileKind, FileVerdict, Gap, GapKind, Status};
 
 use super::coverage::DELIVERY_SLACK;
 use super::judge::{DigestRef, SuccessorClaim, judge};
@@ -101,6 +102,9 @@ pub struct Scope<'a> {
     /// the logs present, to tell whether a missing predecessor of that digest was deleted
     /// (its logs are here, so the copy covers its period) or lies before the copy began.
     pub open_start: Option<&'a LogsPresent>,
+    /// The chain's newest digest an earlier run proved intact (`--checkpoint`): judged again,
+    /// but its logs not read again, and the walk goes no further back than it.
+    pub anchor: Option<&'a Anchor>,
 }
 
 /// Everything one chain contributes to the report.
@@ -114,6 +118,8 @@ pub struct ChainOutcome {
     pub keys_used: Vec<String>,
     /// Start and end of each authentic digest, for the "results found" span.
     pub verified_periods: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    /// The newest digest proven intact, as a checkpoint records it.
+    pub newest_proven: Option<Anchor>,
 }
 
 /// Walks every digest of one chain.
@@ -127,6 +133,9 @@ pub fn walk(
     let mut walker = Walker::new(id, digests, keys, scope, lookup);
     while let Some(head) = walker.newest_unvisited(None) {
         walker.walk_segment(head);
+    }
+    if let Some(anchor) = scope.anchor {
+        walker.check_anchor(anchor);
     }
     walker.out
 }
@@ -147,6 +156,7 @@ struct Walker<'a> {
     keys: &'a KeyRing,
     range_start: DateTime<Utc>,
     open_start: Option<&'a LogsPresent>,
+    anchor: Option<&'a Anchor>,
     lookup: &'a dyn Lookup,
     out: ChainOutcome,
     /// Original locations of moved digests already reported deleted.
@@ -171,6 +181,7 @@ impl<'a> Walker<'a> {
             keys,
             range_start: scope.from,
             open_start: scope.open_start,
+            anchor: scope.anchor,
             lookup,
             out: ChainOutcome::default(),
             moved_away: HashSet::new(),
@@ -216,6 +227,10 @@ impl<'a> Walker<'a> {
                 return;
             };
             let (start, previous) = (content.digest.start, content.digest.previous.clone());
+            if self.is_anchor(current) {
+                // Proven by an earlier run, with everything before it.
+                return;
+            }
             let Some(previous) = previous else {
                 self.note_gap(current, start);
                 return;
@@ -294,6 +309,82 @@ impl<'a> Walker<'a> {
         }
     }
 
+    fn is_anchor(&self, index: usize) -> bool {
+        let digest = &self.digests[index];
+        self.anchor
+            .is_some_and(|a| a.bucket == digest.bucket && a.key == digest.key)
+    }
+
+    /// After the walk: the anchor must still be there, hashing to what was recorded. Its
+    /// successor's link to it was checked as any link is (by `judge`, with the successor's
+    /// claim), so a first new digest that names another predecessor, or records another
+    /// signature or hash, is already a chain break or a mismatch.
+    fn check_anchor(&mut self, anchor: &Anchor) {
+        // Every digest naming the anchor as its predecessor records what the checkpoint did.
+        let recorded_hash = anchor.sha256.to_hex();
+        let link_differs = (self.digests.iter())
+            .filter_map(|d| d.content()?.digest.previous.as_ref())
+            .filter(|p| p.bucket == anchor.bucket && p.key == anchor.key)
+            .any(|p| {
+                !p.signature.trim().eq_ignore_ascii_case(&anchor.signature)
+                    || !p.hash.trim().eq_ignore_ascii_case(&recorded_hash)
+            });
+        let found = (self.out.verdicts.iter_mut()).find(|v| {
+            v.kind == FileKind::Digest && v.bucket == anchor.bucket && v.key == anchor.key
+        });
+        let cause = match found {
+            None => {
+                // Not present, and no digest of the run names it: gone with all after it.
+                let mut verdict = FileVerdict::new(
+                    FileKind::Digest,
+                    &anchor.bucket,
+                    &anchor.key,
+                    Cause::CheckpointDeleted,
+                );
+                verdict.time = Some(anchor.end);
+                verdict.account = Some(self.id.account.clone());
+                verdict.region = Some(self.id.region.clone());
+                verdict.backfill = self.id.backfill;
+                verdict.expected_sha256 = Some(anchor.sha256);
+                verdict.signed_by = Some(anchor.fingerprint.clone());
+                verdict.chain = Some(Arc::clone(&self.shared_id));
+                self.out.verdicts.push(verdict);
+                None
+            }
+            Some(verdict) => {
+                let cause = match verdict.actual_sha256 {
+                    None if matches!(
+                        verdict.cause,
+                        Cause::NotFound | Cause::ListedByUnverifiedDigest(_)
+                    ) =>
+                    {
+                        Some(Cause::CheckpointDeleted)
+                    }
+                    Some(actual) if actual != anchor.sha256 || link_differs => {
+                        Some(Cause::CheckpointChanged(recorded_hash))
+                    }
+                    // Present but no longer a digest at all (not gzip, not JSON): changed.
+                    // Unreadable (access denied) is left unverifiable as judged.
+                    None if verdict.status == Status::Modified => {
+                        Some(Cause::CheckpointChanged(recorded_hash))
+                    }
+                    _ => None,
+                };
+                if let Some(cause) = &cause {
+                    verdict.status = cause.status();
+                    verdict.cause = cause.clone();
+                    verdict.expected_sha256 = Some(anchor.sha256);
+                }
+                cause
+            }
+        };
+        let head_is_anchor = (self.out.newest_proven.as_ref())
+            .is_some_and(|h| h.bucket == anchor.bucket && h.key == anchor.key);
+        if cause.is_some() && head_is_anchor {
+            self.out.newest_proven = None;
+        }
+    }
+
     /// Judges one digest and records its verdict, logs and coverage; its proof if authentic.
     fn record(
         &mut self,
@@ -318,7 +409,27 @@ impl<'a> Walker<'a> {
             let d = verified.value();
             self.out.verified_periods.push((d.start, d.end));
         }
-        if let Some(content) = digest.content() {
+        if let (Cause::Verified, Some(verified), Some(signature), Some(end), Some(content)) = (
+            &judgement.cause,
+            &judgement.verified,
+            &judgement.signature,
+            digest.time(),
+            digest.content(),
+        ) && self.out.newest_proven.as_ref().is_none_or(|n| n.end < end)
+        {
+            self.out.newest_proven = Some(Anchor {
+                bucket: digest.bucket.clone(),
+                key: digest.key.clone(),
+                end,
+                sha256: content.sha256,
+                signature: signature.clone(),
+                fingerprint: verified.fingerprint().to_owned(),
+            });
+        }
+        let anchor = self
+            .anchor
+            .is_some_and(|a| a.bucket == digest.bucket && a.key == digest.key);
+        if let Some(content) = digest.content().filter(|_| !anchor) {
             let listing = match &proof {
                 Some(proof) => Listing::Proven(proof.clone()),
                 None => Listing::Unproven(digest.key.clone()),
@@ -624,7 +735,11 @@ mod tests {
             .collect();
         let from = digests.iter().filter_map(LoadedDigest::time).min().unwrap();
         let lookup = StoreLookup { store };
-        let scope = Scope { from, open_start };
+        let scope = Scope {
+            from,
+            open_start,
+            anchor: None,
+        };
         walk(&chain_id(), digests, &testkit::good_ring(), scope, &lookup)
     }
 

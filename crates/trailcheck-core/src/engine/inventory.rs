@@ -110,25 +110,42 @@ pub fn take_inventory(store: &dyn Store, settings: &Settings) -> Result<Inventor
 
     let mut inventory = Inventory::default();
     let digest_end = settings.end + SPILL_OVER;
-    let days = day_listings(store, &digest_regions, settings.start, digest_end, |dir| {
-        settings
-            .start
-            .and_then(|start| digest_start_after(dir, settings, start))
-    })?;
-    for (bucket, key) in list_days(store, &days)? {
-        add_digest(&mut inventory, settings, bucket, key);
+    // Each account and region from its own start: a checkpoint's, or the range's.
+    for (start, regions) in by_start(settings, digest_regions) {
+        let days = day_listings(store, &regions, start, digest_end, |dir| {
+            start.and_then(|start| digest_start_after(dir, settings, start))
+        })?;
+        for (bucket, key) in list_days(store, &days)? {
+            add_digest(&mut inventory, settings, bucket, key);
+        }
     }
 
     // With no start every log present is judged; with one, the oldest digest in range covers
     // the hour before its end, so its logs are listed too (the engine cuts them precisely).
-    let log_start = settings.start.map(|start| start - LOG_LEAD);
-    let days = day_listings(store, &log_regions, log_start, settings.end, |dir| {
-        log_start.map(|start| log_start_after(dir, start))
-    })?;
-    for (bucket, key) in list_days(store, &days)? {
-        add_log(&mut inventory, settings, bucket, key);
+    for (start, regions) in by_start(settings, log_regions) {
+        let log_start = start.map(|start| start - LOG_LEAD);
+        let days = day_listings(store, &regions, log_start, settings.end, |dir| {
+            log_start.map(|start| log_start_after(dir, start))
+        })?;
+        for (bucket, key) in list_days(store, &days)? {
+            add_log(&mut inventory, settings, bucket, key);
+        }
     }
     Ok(inventory)
+}
+
+/// The region folders grouped by where their listing starts ([`Settings::folder_start`]).
+fn by_start(settings: &Settings, regions: Vec<Dir>) -> BTreeMap<Option<DateTime<Utc>>, Vec<Dir>> {
+    let mut groups: BTreeMap<Option<DateTime<Utc>>, Vec<Dir>> = BTreeMap::new();
+    for dir in regions {
+        let parts: Vec<&str> = dir.prefix.trim_end_matches('/').rsplit('/').collect();
+        let start = match parts[..] {
+            [region, _, account, ..] => settings.folder_start(account, region),
+            _ => settings.start,
+        };
+        groups.entry(start).or_default().push(dir);
+    }
+    groups
 }
 
 /// The region folders (`.../ACCOUNT/<kind>/REGION/`) of the run's shard: the others' day
@@ -484,6 +501,7 @@ mod tests {
             trail: None,
             jobs: 1,
             shard: None,
+            checkpoint: None,
         }
     }
 

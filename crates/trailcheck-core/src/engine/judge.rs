@@ -42,6 +42,8 @@ pub struct Judgement<'a> {
     /// Set when the signature verified: the digest's log list can be trusted.
     pub verified: Option<Verified<&'a crate::digest::Digest>>,
     pub expected_sha256: Option<Sha256>,
+    /// The signature that verified, lower-case hex: what a checkpoint records of it.
+    pub signature: Option<String>,
 }
 
 impl Judgement<'_> {
@@ -50,6 +52,7 @@ impl Judgement<'_> {
             cause,
             verified: None,
             expected_sha256: None,
+            signature: None,
         }
     }
 
@@ -117,6 +120,7 @@ pub fn judge<'a>(
                 cause,
                 verified: Some(verified),
                 expected_sha256: None,
+                signature: Some(signature.trim().to_ascii_lowercase()),
             }
         }
     };

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use rayon::prelude::*;
 
+use crate::checkpoint::{Anchor, Checkpoint};
 use crate::error::{ConfigError, RunError};
 use crate::keys::KeyRing;
 use crate::objectkey::{self, DigestName, LogKind, ObjectName};
@@ -77,6 +78,13 @@ impl TrailSelector {
         })
     }
 
+    /// True when the chain is one of this trail's (any region it delivers from).
+    pub fn selects(&self, chain: &ChainId) -> bool {
+        chain.trail == self.name
+            && chain.home_region == self.home_region
+            && chain.account == self.account
+    }
+
     fn matches(&self, name: &DigestName) -> bool {
         name.trail == self.name
             && name.home_region == self.home_region
@@ -95,6 +103,30 @@ pub struct Settings {
     pub jobs: usize,
     /// Only the accounts and regions of this shard (`--shard K/N`).
     pub shard: Option<Shard>,
+    /// Where each chain was proven up to by an earlier run (`--checkpoint`).
+    pub checkpoint: Option<Arc<Checkpoint>>,
+}
+
+impl Settings {
+    /// The chain's anchor in the checkpoint, if it has one.
+    pub fn anchor(&self, chain: &ChainId) -> Option<&Anchor> {
+        self.checkpoint.as_deref()?.anchor(chain)
+    }
+
+    /// Where the run starts for one account and region: from its chains' anchors when the
+    /// checkpoint has one for each, else from the range's start.
+    pub fn folder_start(&self, account: &str, region: &str) -> Option<DateTime<Utc>> {
+        (self.checkpoint.as_deref())
+            .and_then(|c| c.folder_start(account, region))
+            .or(self.start)
+    }
+
+    /// A log folder's start when the checkpoint anchors every chain of it.
+    fn anchor_start(&self, folder: &crate::objectkey::Folder) -> Option<DateTime<Utc>> {
+        self.checkpoint
+            .as_deref()?
+            .folder_start(&folder.account, &folder.region)
+    }
 }
 
 /// Where a run's public keys come from.
@@ -221,14 +253,27 @@ fn run(
     let (walked, prefetched) = match sink {
         None => rayon::join(
             || walk_chains(store, &inventory, keys, settings, start, last_digest),
-            || prefetch_logs(store, &inventory, start, settings.end),
+            || prefetch_logs(store, &inventory, settings, start),
         ),
         Some(_) => (
             walk_chains(store, &inventory, keys, settings, start, last_digest),
             HashMap::new(),
         ),
     };
-    let (outcomes, keys) = walked?;
+    let (mut outcomes, keys) = walked?;
+    // A chain the checkpoint anchors, with no digest listed now: its anchor is judged too.
+    for (chain, anchor) in (settings.checkpoint.iter()).flat_map(|c| c.chains.iter()) {
+        if anchor.is_some() && !outcomes.iter().any(|(id, _)| id == chain) {
+            let scope = chain::Scope {
+                from: settings.end,
+                open_start: None,
+                anchor: anchor.as_ref(),
+            };
+            let lookup = lookup::StoreLookup { store };
+            let outcome = chain::walk(chain, Vec::new(), keys.as_ref(), scope, &lookup);
+            outcomes.push((chain.clone(), outcome));
+        }
+    }
     let keys = keys.as_ref();
 
     let mut report = Report {
@@ -243,7 +288,13 @@ fn run(
     let mut spans = Vec::new();
     let mut key_counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut periods = Vec::new();
-    for outcome in outcomes {
+    for (chain, outcome) in outcomes {
+        if let Some(head) = outcome.newest_proven {
+            report.heads.insert(chain.clone(), head);
+        }
+        if settings.anchor(&chain).is_some() {
+            report.chains.push(chain);
+        }
         report.files.extend(outcome.verdicts);
         report.gaps.extend(outcome.gaps);
         tasks.extend(outcome.log_tasks);
@@ -253,7 +304,9 @@ fn run(
             *key_counts.entry(fingerprint).or_default() += 1;
         }
     }
-    report.chains = inventory.digests.iter().map(|d| d.chain.clone()).collect();
+    report
+        .chains
+        .extend(inventory.digests.iter().map(|d| d.chain.clone()));
 
     let tasks = dedupe(tasks);
     let listed: HashSet<Location> = tasks.iter().map(LogTask::location).collect();
@@ -333,6 +386,9 @@ fn chain_start(digests: &[LoadedDigest], oldest_overall: DateTime<Utc>) -> DateT
         .unwrap_or(oldest_overall)
 }
 
+/// Each chain walked, with what its walk found.
+type Walked = Vec<(ChainId, ChainOutcome)>;
+
 /// Loads the digests in range, gets the keys, and walks every chain.
 fn walk_chains<'k>(
     store: &Metered,
@@ -341,8 +397,8 @@ fn walk_chains<'k>(
     settings: &Settings,
     start: DateTime<Utc>,
     last_digest: DateTime<Utc>,
-) -> Result<(Vec<ChainOutcome>, Cow<'k, KeyRing>), RunError> {
-    let chains = load_chains(store, inventory, start, last_digest);
+) -> Result<(Walked, Cow<'k, KeyRing>), RunError> {
+    let chains = load_chains(store, inventory, settings, start, last_digest);
     let keys: Cow<'k, KeyRing> = match keys {
         Keys::Ring(ring) => Cow::Borrowed(ring),
         Keys::Source(source) => Cow::Owned(source.keys(&key_ranges(chains.values().flatten()))?),
@@ -352,13 +408,19 @@ fn walk_chains<'k>(
     let outcomes = chains
         .into_par_iter()
         .map(|(id, digests)| {
+            let anchor = settings.anchor(&id);
             let scope = chain::Scope {
-                from: settings
-                    .start
-                    .unwrap_or_else(|| chain_start(&digests, start)),
-                open_start: settings.start.is_none().then_some(&inventory.logs),
+                from: match anchor {
+                    Some(anchor) => anchor.end,
+                    None => settings
+                        .start
+                        .unwrap_or_else(|| chain_start(&digests, start)),
+                },
+                open_start: (settings.start.is_none() && anchor.is_none())
+                    .then_some(&inventory.logs),
+                anchor,
             };
-            chain::walk(&id, digests, ring, scope, &lookup)
+            (id.clone(), chain::walk(&id, digests, ring, scope, &lookup))
         })
         .collect();
     Ok((outcomes, keys))
@@ -367,19 +429,27 @@ fn walk_chains<'k>(
 /// A bucket and a key, borrowed: thousands of logs are looked up by it.
 type Location<'a> = (&'a str, &'a str);
 
-/// Fetches and hashes, in parallel, the logs listed in the store for `[start, end]`.
+/// Fetches and hashes, in parallel, the logs listed in the store from each folder's start
+/// (`start`, or its checkpoint's) to the end.
 fn prefetch_logs<'a>(
     store: &Metered,
     inventory: &'a Inventory,
+    settings: &Settings,
     start: DateTime<Utc>,
-    end: DateTime<Utc>,
 ) -> HashMap<Location<'a>, logs::Fetched> {
+    let end = settings.end;
     let in_range: Vec<Location<'a>> = inventory
         .logs
         .iter()
-        .flat_map(|((bucket, _), logs)| logs.iter().map(move |(key, t)| (bucket, key, *t)))
-        .filter(|(_, _, delivered)| start <= *delivered && *delivered <= end)
-        .map(|(bucket, key, _)| (bucket.as_str(), key.as_str()))
+        .flat_map(|((bucket, folder), logs)| {
+            let from = match settings.anchor_start(folder) {
+                Some(anchored) => anchored,
+                None => start,
+            };
+            logs.iter()
+                .filter(move |(_, delivered)| from <= *delivered && *delivered <= end)
+                .map(move |(key, _)| (bucket.as_str(), key.as_str()))
+        })
         .collect();
     store.queue(in_range.len());
     in_range
@@ -392,17 +462,22 @@ fn prefetch_logs<'a>(
         .collect()
 }
 
-/// Loads, in parallel, the digests whose end time falls in `[start, last]`, by chain.
+/// Loads, in parallel, the digests whose end time falls in `[start, last]`, by chain; a
+/// chain with an anchor from its anchor on.
 fn load_chains(
     store: &Metered,
     inventory: &Inventory,
+    settings: &Settings,
     start: DateTime<Utc>,
     last: DateTime<Utc>,
 ) -> BTreeMap<ChainId, Vec<LoadedDigest>> {
     let in_range: Vec<&ListedDigest> = inventory
         .digests
         .iter()
-        .filter(|d| start <= d.name.end && d.name.end <= last)
+        .filter(|d| {
+            let from = settings.anchor(&d.chain).map_or(start, |a| a.end);
+            from <= d.name.end && d.name.end <= last
+        })
         .collect();
     store.queue(in_range.len());
     let loaded: Vec<(ChainId, Result<LoadedDigest, FetchError>)> = in_range
@@ -488,7 +563,8 @@ fn unlisted_logs(
         }
         let digested = kind == LogKind::Events || digested_kinds.contains(&(folder.clone(), kind));
         let coverage = FolderCoverage::new(spans.iter().filter(|s| &s.folder == folder));
-        let from = settings.start.map(|start| logs_from(&coverage, start));
+        let from = (settings.folder_start(&folder.1.account, &folder.1.region))
+            .map(|start| logs_from(&coverage, start));
         for (key, delivered) in logs {
             let (bucket, f) = folder;
             if listed.contains(&(bucket.as_str(), key.as_str()))
