@@ -122,6 +122,7 @@ fn main() {
         trail: None,
         jobs: 0,
         shard: None,
+        checkpoint: None,
     };
     let (plain_time, check_time, report) = best_of_alternating(
         || plain_pass(&paths),
