@@ -34,24 +34,15 @@ fn halfway(trail: &Trail) -> DateTime<Utc> {
 
 /// `validate --format json --checkpoint FILE --end-time END`, with `extra` arguments.
 fn run(trail: &Trail, end: DateTime<Utc>, extra: &[&str]) -> (i32, Value, String) {
-    let archive = trail.archive();
-    let keys = trail.keys();
     let checkpoint = checkpoint_path(trail);
-    let end = trailcheck_core::time::display(end);
     let mut args = vec![
-        "validate",
-        archive.to_str().expect("utf-8"),
-        "--keys",
-        keys.to_str().expect("utf-8"),
-        "--end-time",
-        &end,
         "--format",
         "json",
         "--checkpoint",
         checkpoint.to_str().expect("utf-8"),
     ];
     args.extend_from_slice(extra);
-    let output = trailcheck(trail.dir.path(), &args);
+    let output = trail.run_validate_at(&trail.archive(), end, &args);
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let json = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
     (output.status.code().unwrap_or(-1), json, stderr)
@@ -375,19 +366,11 @@ fn a_checkpoint_of_another_source_is_refused() {
     std::fs::rename(trail.archive(), &copy).expect("moved");
     std::fs::create_dir(trail.archive()).expect("folder");
     std::fs::rename(&copy, trail.archive().join("inner")).expect("moved");
-    let archive = trail.archive().join("inner");
-    let keys = trail.keys();
     let checkpoint = checkpoint_path(&trail);
-    let output = trailcheck(
-        trail.dir.path(),
-        &[
-            "validate",
-            archive.to_str().expect("utf-8"),
-            "--keys",
-            keys.to_str().expect("utf-8"),
-            "--checkpoint",
-            checkpoint.to_str().expect("utf-8"),
-        ],
+    let output = trail.run_validate_at(
+        &trail.archive().join("inner"),
+        trail.end(),
+        &["--checkpoint", checkpoint.to_str().expect("utf-8")],
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
@@ -398,19 +381,9 @@ fn a_checkpoint_of_another_source_is_refused() {
 fn a_checkpoint_inside_the_source_or_in_no_folder_is_refused() {
     let trail = trail();
     let archive = trail.archive();
-    let keys = trail.keys();
     let attempt = |checkpoint: &Path| {
-        trailcheck(
-            trail.dir.path(),
-            &[
-                "validate",
-                archive.to_str().expect("utf-8"),
-                "--keys",
-                keys.to_str().expect("utf-8"),
-                "--checkpoint",
-                checkpoint.to_str().expect("utf-8"),
-            ],
-        )
+        let checkpoint = checkpoint.to_str().expect("utf-8");
+        trail.run_validate_at(&archive, trail.end(), &["--checkpoint", checkpoint])
     };
     for (path, why) in [
         (archive.join("checkpoint.json"), "lies inside the source"),

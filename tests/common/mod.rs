@@ -66,9 +66,13 @@ impl Trail {
 
     /// Runs the `validate` command up to the newest digest, with `extra` arguments.
     pub fn run_validate(&self, extra: &[&str]) -> Output {
-        let archive = self.archive();
+        self.run_validate_at(&self.archive(), self.end(), extra)
+    }
+
+    /// Runs the `validate` command on `archive` (this trail's, or a copy) up to `end`.
+    pub fn run_validate_at(&self, archive: &Path, end: DateTime<Utc>, extra: &[&str]) -> Output {
         let keys = self.keys();
-        let end = trailcheck_core::time::display(self.end());
+        let end = trailcheck_core::time::display(end);
         let mut args = vec![
             "validate",
             archive.to_str().expect("utf-8 path"),
