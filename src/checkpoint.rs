@@ -83,7 +83,8 @@ pub fn read(
 
 /// Writes the checkpoint after `report`: to a file beside FILE, then renamed over it.
 pub fn write(path: &Path, old: Option<&Checkpoint>, report: &Report) -> Result<(), ConfigError> {
-    let next = old.cloned().unwrap_or_default().advance(report);
+    let next = (old.cloned().unwrap_or_default().advance(report))
+        .map_err(|e| refused(path, format!("cannot read back the run's files: {e}")))?;
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".partial");
     let partial: PathBuf = path.with_file_name(name);

@@ -2,7 +2,7 @@
 //! renderer the options ask for (the chosen format on stdout, the evidence files beside).
 
 use std::fs;
-use std::io::{self, IsTerminal};
+use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -15,9 +15,10 @@ use crate::progress::Bar;
 use trailcheck_aws::s3::S3Store;
 use trailcheck_aws::session::AwsSession;
 use trailcheck_core::engine;
-use trailcheck_core::error::ConfigError;
-use trailcheck_core::hash::Sha256;
+use trailcheck_core::error::{ConfigError, RunError};
+use trailcheck_core::hash::{Hasher, Sha256};
 use trailcheck_core::verdict::Report;
+use trailcheck_report::spool::Spool;
 use trailcheck_report::{self as report, JsonSeal, RunInfo};
 
 fn versions_need_s3() -> ConfigError {
@@ -80,14 +81,17 @@ pub fn run(args: &ValidateArgs, command_line: Vec<String>) -> Exit {
     };
     // The bar only for a person watching: never in a pipe, a log file, or a quiet run.
     let bar = (io::stderr().is_terminal() && !args.output.quiet).then(Bar::stderr);
-    let validated = match &bar {
-        Some(bar) => engine::validate_with(store.as_ref(), keys, &config.settings, bar),
-        None => engine::validate_with(
-            store.as_ref(),
-            keys,
-            &config.settings,
-            &engine::progress::Silent,
-        ),
+    let progress: &dyn engine::progress::Progress = match &bar {
+        Some(bar) => bar,
+        None => &engine::progress::Silent,
+    };
+    // `--versions` annotates every file after the run, so it holds them; otherwise the
+    // files go to a spool as each place is judged, and the renderers read them back.
+    let validated = match args.versions {
+        true => engine::validate_with(store.as_ref(), keys, &config.settings, progress),
+        false => spooled(|spool| {
+            engine::validate_streaming(store.as_ref(), keys, &config.settings, progress, spool)
+        }),
     };
     drop(bar);
     let mut report = match validated {
@@ -119,6 +123,17 @@ pub fn run(args: &ValidateArgs, command_line: Vec<String>) -> Exit {
         return fatal(&e);
     }
     exit
+}
+
+/// Runs `validate` with a spool for its files; the report reads them back from it.
+fn spooled(
+    validate: impl FnOnce(&mut Spool) -> Result<Report, RunError>,
+) -> Result<Report, RunError> {
+    let output = |e: io::Error| RunError::Output { why: e.to_string() };
+    let mut spool = Spool::new().map_err(output)?;
+    let mut report = validate(&mut spool)?;
+    report.kept = Some(spool.finish().map_err(output)?);
+    Ok(report)
 }
 
 /// The evidence files a command writes beside its output.
@@ -170,22 +185,59 @@ fn write_evidence(
     evidence: &Evidence<'_>,
 ) -> Result<(), ConfigError> {
     if let Some(path) = evidence.report_json {
-        let mut bytes = Vec::new();
-        report::json(report, options, &mut bytes)
-            .map_err(|e| cannot_write("--report-json", path, &e))?;
-        fs::write(path, &bytes).map_err(|e| cannot_write("--report-json", path, &e))?;
+        let write = |path: &Path| -> io::Result<Sha256> {
+            let mut out = Hashing::new(io::BufWriter::new(fs::File::create(path)?));
+            report::json(report, options, &mut out)?;
+            out.finish()
+        };
+        let sha256 = write(path).map_err(|e| cannot_write("--report-json", path, &e))?;
         run.json = Some(JsonSeal {
             path: path.display().to_string(),
-            sha256: Sha256::of(&bytes),
+            sha256,
         });
     }
     if let Some(path) = evidence.report {
-        let mut html = Vec::new();
-        report::html(report, options, &run, &mut html)
-            .map_err(|e| cannot_write("--report", path, &e))?;
-        fs::write(path, html).map_err(|e| cannot_write("--report", path, &e))?;
+        let write = |path: &Path| -> io::Result<()> {
+            let mut out = io::BufWriter::new(fs::File::create(path)?);
+            report::html(report, options, &run, &mut out)?;
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()
+        };
+        write(path).map_err(|e| cannot_write("--report", path, &e))?;
     }
     Ok(())
+}
+
+/// A writer that hashes what passes through it, so a file is sealed exactly as written
+/// without being held.
+struct Hashing<W: Write> {
+    inner: W,
+    hasher: Hasher,
+}
+
+impl<W: Write> Hashing<W> {
+    fn new(inner: W) -> Self {
+        Self {
+            inner,
+            hasher: Hasher::new(),
+        }
+    }
+
+    fn finish(mut self) -> io::Result<Sha256> {
+        self.inner.flush()?;
+        Ok(self.hasher.finish())
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(bytes)?;
+        self.hasher.update(&bytes[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 fn cannot_write(option: &'static str, path: &Path, e: &io::Error) -> ConfigError {

@@ -126,21 +126,35 @@ impl Checkpoint {
     /// its old anchor where the run proved none newer. A chain with tampering keeps its old
     /// anchor, so the next run looks at the tampered stretch again, and fails again, until
     /// somebody decides what to do about it.
-    pub fn advance(&self, report: &Report) -> Checkpoint {
+    pub fn advance(&self, report: &Report) -> std::io::Result<Checkpoint> {
         let mut chains = self.chains.clone();
-        let mut tampered: BTreeMap<&ChainId, bool> = BTreeMap::new();
-        for file in &report.files {
-            if let Some(chain) = file.chain.as_deref() {
-                *tampered.entry(chain).or_default() |= file.status.is_tampering();
-            }
-        }
-        let intact: HashSet<(&str, &str)> = (report.files.iter())
-            .filter(|f| f.kind == FileKind::Digest && f.status == Status::Intact)
-            .map(|f| (f.bucket.as_str(), f.key.as_str()))
+        let mut tampered: BTreeMap<ChainId, bool> = BTreeMap::new();
+        // The heads the report still calls intact, found as the files are read.
+        let heads: HashSet<(&str, &str)> = (report.heads.values())
+            .map(|h| (h.bucket.as_str(), h.key.as_str()))
             .collect();
+        let mut intact: HashSet<(String, String)> = HashSet::new();
+        report.each_file(&mut |file| {
+            if let Some(chain) = file.chain.as_deref() {
+                let tampering = file.status.is_tampering();
+                match tampered.get_mut(chain) {
+                    Some(seen) => *seen |= tampering,
+                    None => {
+                        tampered.insert(chain.clone(), tampering);
+                    }
+                }
+            }
+            if file.kind == FileKind::Digest
+                && file.status == Status::Intact
+                && heads.contains(&(file.bucket.as_str(), file.key.as_str()))
+            {
+                intact.insert((file.bucket.clone(), file.key.clone()));
+            }
+            Ok(())
+        })?;
         for gap in &report.gaps {
             if gap.kind == crate::verdict::GapKind::ChainBreak {
-                tampered.insert(&gap.chain, true);
+                tampered.insert(gap.chain.clone(), true);
             }
         }
         for chain in &report.chains {
@@ -151,7 +165,7 @@ impl Checkpoint {
             // Only a head the report still calls intact: an anchor found changed or a digest
             // judged again after the walk is not one.
             let newest = (report.heads.get(chain))
-                .filter(|head| intact.contains(&(head.bucket.as_str(), head.key.as_str())))
+                .filter(|head| intact.contains(&(head.bucket.clone(), head.key.clone())))
                 .cloned();
             if let Some(newest) = newest
                 && entry.as_ref().is_none_or(|old| old.end <= newest.end)
@@ -159,10 +173,10 @@ impl Checkpoint {
                 *entry = Some(newest);
             }
         }
-        Checkpoint {
+        Ok(Checkpoint {
             source: report.source.clone(),
             chains,
-        }
+        })
     }
 
     /// The file's bytes: JSON, one chain a line, so two nights' files diff by chain.

@@ -51,6 +51,11 @@ pub enum RunError {
     #[error("cannot start {threads} worker threads: {why}. Ask for fewer jobs.")]
     WorkerPool { threads: usize, why: String },
 
+    #[error(
+        "cannot write the results: {why}. Check that the output's disk has room and is writable."
+    )]
+    Output { why: String },
+
     /// Set-up that could only be done once the run had begun (keys asked for online).
     #[error(transparent)]
     Config(#[from] ConfigError),

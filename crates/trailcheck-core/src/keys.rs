@@ -382,6 +382,16 @@ impl KeyRing {
         Ok(())
     }
 
+    /// Adds the keys of `other`, asked for later in the same run; its pins, when it has
+    /// any, are the run's pins too.
+    pub fn absorb(&mut self, other: KeyRing) {
+        self.keys.extend(other.keys);
+        if other.pinned.is_some() {
+            self.pinned = other.pinned;
+            self.pinned_from = other.pinned_from;
+        }
+    }
+
     pub fn get(&self, fingerprint: &str) -> Option<&PublicKey> {
         self.keys.get(&fingerprint.to_ascii_lowercase())
     }

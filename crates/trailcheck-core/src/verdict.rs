@@ -4,7 +4,7 @@
 //! only read it. Every file gets exactly one [`Status`] and one [`Cause`] that says why.
 
 use crate::store::FetchError;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -660,10 +660,40 @@ impl FileVerdict {
         format!("s3://{}/{}", self.bucket, self.key)
     }
 
-    /// Sort key: digests before logs, then by time, then by location.
-    fn order(&self) -> impl Ord + '_ {
+    /// A run's order across places: account, region, bucket and account folder (the place,
+    /// as `engine` judges them), then [`FileVerdict::order`]. A report put together from
+    /// parts (`merge`) sorts by it to list files as one run over the whole would.
+    pub fn run_order(&self) -> impl Ord + '_ {
+        (
+            self.account.as_deref(),
+            self.region.as_deref(),
+            &self.bucket,
+            account_root(&self.key),
+            self.order(),
+        )
+    }
+
+    /// Sort key within a place: digests before logs, then by time, then by location.
+    pub fn order(&self) -> impl Ord + '_ {
         (self.kind, self.time, &self.bucket, &self.key)
     }
+}
+
+/// The `[PREFIX/]AWSLogs/[o-ORG/]ACCOUNT/` folder a key lies in; the whole key when it lies
+/// in none.
+fn account_root(key: &str) -> &str {
+    const AWSLOGS: &str = "AWSLogs/";
+    let Some(at) = key.find(AWSLOGS) else {
+        return key;
+    };
+    let after = at + AWSLOGS.len();
+    let rest = &key[after..];
+    let org = match rest.starts_with("o-") {
+        true => rest.find('/').map_or(0, |i| i + 1),
+        false => 0,
+    };
+    let account = rest[org..].find('/').map_or(rest.len() - org, |i| i + 1);
+    &key[..after + org + account]
 }
 
 /// Gap (validation or logging was off) or chain break (digests deleted).
@@ -732,6 +762,71 @@ pub struct Report {
     /// The checkpoint the run started from, when it had one; a merged run lists each
     /// shard's.
     pub checkpoints: Vec<CheckpointUse>,
+    /// What the files add up to. A run that hands its files to a sink instead of holding
+    /// them (`engine::validate_streaming`) keeps only this.
+    pub tally: Tally,
+    /// The files a streamed run handed on, where they were kept (a spool file), to be read
+    /// back in order by [`Report::each_file`]; `None` when the report holds them.
+    pub kept: Option<Arc<dyn KeptFiles>>,
+}
+
+/// Files kept outside the report, read back in the order they were handed on, as often as
+/// a renderer needs.
+pub trait KeptFiles: Send + Sync + fmt::Debug {
+    fn each(
+        &self,
+        visit: &mut dyn FnMut(&FileVerdict) -> std::io::Result<()>,
+    ) -> std::io::Result<()>;
+}
+
+/// Counts over a run's files, kept as they pass, so a run need not hold them to sum up.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub counts: BTreeMap<(FileKind, Status), usize>,
+    /// Of the digests counted, the backfill digests, by status.
+    pub backfill_digests: BTreeMap<Status, usize>,
+    /// The accounts and regions the files name.
+    pub accounts: BTreeSet<String>,
+    pub regions: BTreeSet<String>,
+}
+
+impl Tally {
+    pub fn add(&mut self, file: &FileVerdict) {
+        *self.counts.entry((file.kind, file.status)).or_insert(0) += 1;
+        if file.kind == FileKind::Digest && file.backfill {
+            *self.backfill_digests.entry(file.status).or_insert(0) += 1;
+        }
+        for (seen, value) in [
+            (&mut self.accounts, &file.account),
+            (&mut self.regions, &file.region),
+        ] {
+            if let Some(value) = value
+                && !seen.contains(value)
+            {
+                seen.insert(value.clone());
+            }
+        }
+    }
+
+    pub fn of<'a>(files: impl IntoIterator<Item = &'a FileVerdict>) -> Self {
+        let mut tally = Self::default();
+        for file in files {
+            tally.add(file);
+        }
+        tally
+    }
+
+    pub fn total(&self) -> usize {
+        self.counts.values().sum()
+    }
+
+    /// How many files have one of the statuses `pred` takes.
+    pub fn with_status(&self, pred: impl Fn(Status) -> bool) -> usize {
+        (self.counts.iter())
+            .filter(|((_, status), _)| pred(*status))
+            .map(|(_, n)| n)
+            .sum()
+    }
 }
 
 /// The checkpoint file a run started from (`--checkpoint`): which chains it let the run
@@ -793,7 +888,7 @@ pub enum Outcome {
 impl Report {
     /// Puts files and gaps in a fixed order, so output does not depend on thread timing.
     pub fn sort(&mut self) {
-        self.files.sort_by(|a, b| a.order().cmp(&b.order()));
+        self.files.sort_by(|a, b| a.run_order().cmp(&b.run_order()));
         self.gaps
             .sort_by(|a, b| (&a.chain, a.from).cmp(&(&b.chain, b.from)));
         self.chains.sort();
@@ -801,35 +896,56 @@ impl Report {
         self.keys.sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
     }
 
+    /// Visits every file in order: those the report holds, then those kept elsewhere.
+    pub fn each_file(
+        &self,
+        visit: &mut dyn FnMut(&FileVerdict) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        for file in &self.files {
+            visit(file)?;
+        }
+        match &self.kept {
+            Some(kept) => kept.each(visit),
+            None => Ok(()),
+        }
+    }
+
+    /// What the files add up to: counted from the files when the report holds them, else
+    /// the tally the run kept as it handed them on.
+    pub fn summed(&self) -> std::borrow::Cow<'_, Tally> {
+        match self.files.is_empty() {
+            true => std::borrow::Cow::Borrowed(&self.tally),
+            false => std::borrow::Cow::Owned(Tally::of(&self.files)),
+        }
+    }
+
     /// How many files have each status, per kind.
     pub fn counts(&self) -> BTreeMap<(FileKind, Status), usize> {
-        let mut counts = BTreeMap::new();
-        for file in &self.files {
-            *counts.entry((file.kind, file.status)).or_insert(0) += 1;
-        }
-        counts
+        self.summed().counts.clone()
     }
 
     pub fn count(&self, kind: FileKind, status: Status) -> usize {
-        self.files
-            .iter()
-            .filter(|f| f.kind == kind && f.status == status)
-            .count()
+        self.summed()
+            .counts
+            .get(&(kind, status))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The run's verdict, given which statuses count as failures. A run that checked
     /// nothing proves nothing, so it is incomplete, never intact.
     pub fn outcome(&self, fail_on: &[Status]) -> Outcome {
-        let statuses = || self.files.iter().map(|f| f.status);
-        if self.files.is_empty() && self.shard.is_some() {
+        let tally = self.summed();
+        let none = tally.total() == 0;
+        if none && self.shard.is_some() {
             // A shard may hold no account and region of the archive: it judged nothing, and
             // the other shards judged the rest (a whole run finding nothing is incomplete).
             Outcome::Intact
-        } else if self.files.is_empty() {
+        } else if none {
             Outcome::Incomplete
-        } else if statuses().any(|s| fail_on.contains(&s)) {
+        } else if tally.with_status(|s| fail_on.contains(&s)) > 0 {
             Outcome::Tampered
-        } else if statuses().any(|s| s == Status::Unverifiable) {
+        } else if tally.with_status(|s| s == Status::Unverifiable) > 0 {
             Outcome::Incomplete
         } else {
             Outcome::Intact

@@ -176,7 +176,8 @@ fn verdict(
 
 /// One sentence saying what the verdict rests on, counts included.
 fn verdict_sentence(report: &Report, opts: &Options, outcome: Outcome) -> String {
-    let n = |pred: &dyn Fn(Status) -> bool| report.files.iter().filter(|f| pred(f.status)).count();
+    let summed = report.summed();
+    let n = |pred: &dyn Fn(Status) -> bool| summed.with_status(pred);
     match outcome {
         Outcome::Intact => format!(
             "Every one of the {} files checked was proven unchanged since CloudTrail signed it.",
@@ -213,7 +214,7 @@ fn verdict_sentence(report: &Report, opts: &Options, outcome: Outcome) -> String
                  {failing}{breaks}.{unverifiable} The findings below list each one."
             )
         }
-        Outcome::Incomplete if report.files.is_empty() => {
+        Outcome::Incomplete if summed.total() == 0 => {
             "Nothing was checked: no digest or log file in the requested range.".to_owned()
         }
         Outcome::Incomplete => format!(
@@ -292,20 +293,20 @@ fn checked(out: &mut dyn Write, report: &Report, opts: &Options, run: &RunInfo) 
         None => "every trail in the source".to_owned(),
     };
     fact(out, "Trail asked for", &trail)?;
-    let files = || report.files.iter();
+    let summed = report.summed();
     let accounts = distinct(
         report
             .chains
             .iter()
             .map(|c| c.account.as_str())
-            .chain(files().filter_map(|f| f.account.as_deref())),
+            .chain(summed.accounts.iter().map(String::as_str)),
     );
     let regions = distinct(
         report
             .chains
             .iter()
             .map(|c| c.region.as_str())
-            .chain(files().filter_map(|f| f.region.as_deref())),
+            .chain(summed.regions.iter().map(String::as_str)),
     );
     fact(out, "Accounts", &accounts)?;
     fact(out, "Regions", &regions)?;
@@ -556,7 +557,7 @@ fn keys_table(out: &mut dyn Write, report: &Report) -> io::Result<()> {
 }
 
 fn timeline_section(out: &mut dyn Write, report: &Report) -> io::Result<()> {
-    let timeline = Timeline::build(report);
+    let timeline = Timeline::build(report)?;
     let scale = timeline.scale;
     let stamp = |hour| timeline::time_of(hour).map_or_else(String::new, time::display);
     writeln!(
@@ -990,14 +991,15 @@ fn event_findings(out: &mut dyn Write, report: &Report, events: &[Findings]) -> 
 fn findings(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     writeln!(out, "<section id=\"findings\">\n<h2>Findings</h2>")?;
     gaps_table(out, &report.gaps)?;
-    let mut bad: Vec<&FileVerdict> = report
-        .files
-        .iter()
-        .filter(|f| f.status != Status::Intact)
+    // Worst status first; within a status, in the run's order (chains, then time): one
+    // pass over the files per status found, so no file is held.
+    let summed = report.summed();
+    let statuses: Vec<Status> = (Status::ALL.into_iter().rev())
+        .filter(|s| *s != Status::Intact && summed.with_status(|t| t == *s) > 0)
         .collect();
-    bad.sort_by_key(|f| (std::cmp::Reverse(f.status), f.kind, f.time));
-    writeln!(out, "<h3>Files that are not intact ({})</h3>", bad.len())?;
-    if bad.is_empty() {
+    let bad = summed.with_status(|s| s != Status::Intact);
+    writeln!(out, "<h3>Files that are not intact ({bad})</h3>")?;
+    if bad == 0 {
         return writeln!(
             out,
             "<p class=\"note\">None: every file was proven intact.</p>\n</section>"
@@ -1008,8 +1010,11 @@ fn findings(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         "<table id=\"not-intact\" class=\"findings\">\n<tr><th>Status</th><th>File</th>\
          <th>Reason, and SHA-256 of the uncompressed content</th></tr>"
     )?;
-    for file in bad {
-        finding_row(out, file)?;
+    for status in statuses {
+        report.each_file(&mut |file| match file.status == status {
+            true => finding_row(out, file),
+            false => Ok(()),
+        })?;
     }
     writeln!(out, "</table>\n</section>")
 }
@@ -1117,9 +1122,9 @@ fn appendix(out: &mut dyn Write, report: &Report) -> io::Result<()> {
          <summary>All {} files with their SHA-256 (collapsed)</summary>\n\
          <table class=\"every\">\n<tr><th>Status</th><th>Kind</th><th>Time</th><th>Location</th>\
          <th>SHA-256 (as read, else as expected)</th></tr>",
-        report.files.len()
+        report.summed().total()
     )?;
-    for file in &report.files {
+    report.each_file(&mut |file| {
         let hash = file
             .actual_sha256
             .or(file.expected_sha256)
@@ -1132,8 +1137,8 @@ fn appendix(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             kind_name(file.kind),
             shown_time(file.time),
             Esc(&file.s3_url()),
-        )?;
-    }
+        )
+    })?;
     writeln!(out, "</table>\n</details>\n</section>")
 }
 

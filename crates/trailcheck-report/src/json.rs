@@ -46,7 +46,7 @@ struct Document<'a> {
     outcome: &'static str,
     /// Every digest chain in range; `files[].chain` is an index into it.
     chains: &'a [ChainId],
-    files: Vec<File<'a>>,
+    files: Files<'a>,
     gaps: Vec<GapJson<'a>>,
     keys: Vec<Key<'a>>,
     /// Where the keys came from: what the verdict rests on.
@@ -61,6 +61,34 @@ struct Document<'a> {
     /// With `--checkpoint FILE`: the file the run started from and its SHA-256.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     checkpoints: Vec<CheckpointJson<'a>>,
+}
+
+/// `files[]`, written as the report's files are read (from a spool, for a streamed run), so
+/// the document is never whole in memory.
+struct Files<'a> {
+    report: &'a Report,
+    chain_index: HashMap<&'a ChainId, usize>,
+}
+
+impl Serialize for Files<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let mut seq = serializer.serialize_seq(None)?;
+        let mut failed: Option<S::Error> = None;
+        let read = self.report.each_file(&mut |f| {
+            let mut file = File::new(f);
+            file.chain = (f.chain.as_deref()).and_then(|c| self.chain_index.get(c).copied());
+            seq.serialize_element(&file).map_err(|e| {
+                failed = Some(e);
+                io::Error::other("stopped")
+            })
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        read.map_err(S::Error::custom)?;
+        seq.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -101,13 +129,10 @@ impl<'a> Document<'a> {
             }),
             outcome: outcome_name(report.outcome(&opts.fail_on)),
             chains: &report.chains,
-            files: (report.files.iter())
-                .map(|f| {
-                    let mut file = File::new(f);
-                    file.chain = f.chain.as_deref().and_then(|c| chain_index.get(c).copied());
-                    file
-                })
-                .collect(),
+            files: Files {
+                report,
+                chain_index,
+            },
             gaps: report.gaps.iter().map(GapJson::new).collect(),
             keys: report.keys.iter().map(Key::new).collect(),
             trust: TrustJson::new(&report.trust),
@@ -228,6 +253,11 @@ impl<'a> BucketJson<'a> {
 }
 
 impl<'a> File<'a> {
+    /// Points the entry at `chains[index]` of its document.
+    pub(crate) fn set_chain(&mut self, index: Option<usize>) {
+        self.chain = index;
+    }
+
     pub(super) fn new(file: &'a FileVerdict) -> Self {
         Self::with_kind(file, kind_name(file.kind))
     }
@@ -392,7 +422,16 @@ pub(super) struct Counts(Vec<(Status, usize)>);
 
 impl Counts {
     fn of(report: &Report, kind: FileKind) -> Self {
-        Self::over(report.files.iter().filter(|f| f.kind == kind))
+        let summed = report.summed();
+        Self(
+            Status::ALL
+                .into_iter()
+                .map(|status| {
+                    let n = summed.counts.get(&(kind, status)).copied().unwrap_or(0);
+                    (status, n)
+                })
+                .collect(),
+        )
     }
 
     /// The counts of `files`, every status a key.

@@ -19,7 +19,22 @@ use trailcheck_core::verdict::{ChainId, FileKind, FileVerdict, Gap, GapKind, Rep
 const HOUR: i64 = 3600;
 
 pub(super) fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Result<()> {
-    let suites = Suites::of(report);
+    // A case lists its hour's files, and the root its totals: the files of a streamed run
+    // are read back whole here, so JUnit alone holds every file of a run.
+    let read_back;
+    let files: &[FileVerdict] = match report.kept {
+        Some(_) => {
+            let mut all = Vec::new();
+            report.each_file(&mut |f| {
+                all.push(f.clone());
+                Ok(())
+            })?;
+            read_back = all;
+            &read_back
+        }
+        None => &report.files,
+    };
+    let suites = Suites::of(report, files);
     let cases: Vec<(&SuiteKey, Vec<Case>)> = suites
         .0
         .iter()
@@ -110,7 +125,7 @@ struct Suite<'a> {
 struct Suites<'a>(BTreeMap<SuiteKey, Suite<'a>>);
 
 impl<'a> Suites<'a> {
-    fn of(report: &'a Report) -> Self {
+    fn of(report: &'a Report, files: &'a [FileVerdict]) -> Self {
         let mut suites = Suites(BTreeMap::new());
         for chain in &report.chains {
             let key = SuiteKey::of(chain);
@@ -118,10 +133,8 @@ impl<'a> Suites<'a> {
             suite.home_region = Some(chain.home_region.clone());
             suite.organization.clone_from(&chain.organization);
         }
-        let (digests, logs): (Vec<&FileVerdict>, Vec<&FileVerdict>) = report
-            .files
-            .iter()
-            .partition(|f| f.kind == FileKind::Digest);
+        let (digests, logs): (Vec<&FileVerdict>, Vec<&FileVerdict>) =
+            files.iter().partition(|f| f.kind == FileKind::Digest);
         // A listed log's hour is its digest's end time, whether or not the digest is in the
         // store (a deleted digest's verdict carries the time its key names).
         let digest_times: HashMap<&str, DateTime<Utc>> = digests

@@ -9,6 +9,7 @@ mod junit;
 pub mod lake;
 pub mod result_file;
 pub mod sanitize;
+pub mod spool;
 mod text;
 
 pub use html::{Findings, JsonSeal, RunInfo, escape as escape_html};

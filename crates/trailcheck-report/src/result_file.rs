@@ -106,6 +106,7 @@ pub fn parse(bytes: &[u8]) -> Result<ResultFile, String> {
                 })
             })
             .collect::<Result<Vec<_>, String>>()?,
+        ..Report::default()
     };
     Ok(ResultFile {
         report,
@@ -188,7 +189,7 @@ struct ShardIn {
 }
 
 #[derive(Deserialize)]
-struct ChainIn {
+pub(crate) struct ChainIn {
     account: String,
     region: String,
     trail: String,
@@ -211,7 +212,7 @@ impl From<ChainIn> for ChainId {
 }
 
 #[derive(Deserialize)]
-struct FileIn {
+pub(crate) struct FileIn {
     kind: String,
     bucket: String,
     key: String,
@@ -231,7 +232,7 @@ struct FileIn {
 }
 
 impl FileIn {
-    fn into_verdict(self, chains: &[Arc<ChainId>]) -> Result<FileVerdict, String> {
+    pub(crate) fn into_verdict(self, chains: &[Arc<ChainId>]) -> Result<FileVerdict, String> {
         let kind = match self.kind.as_str() {
             "digest" => FileKind::Digest,
             "log" => FileKind::Log,

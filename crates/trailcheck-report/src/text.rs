@@ -23,9 +23,7 @@ pub(super) fn render(
     if !opts.quiet {
         let mut printer = Printer::new(opts, out, err);
         printer.startup(report, opts.trail.as_deref())?;
-        for file in &report.files {
-            printer.file(file)?;
-        }
+        report.each_file(&mut |file| printer.file(file))?;
         for gap in &report.gaps {
             printer.gap(gap)?;
         }
@@ -252,7 +250,8 @@ pub(super) fn verdict_line(report: &Report, opts: &Options) -> String {
 
 fn verdict_details(report: &Report) -> Vec<String> {
     let mut details = Vec::new();
-    match (report.files.is_empty(), report.shard) {
+    let tally = report.summed();
+    match (tally.total() == 0, report.shard) {
         (true, Some(shard)) => details.push(format!(
             "shard {}/{} holds none of this archive's accounts and regions",
             shard.index, shard.count
@@ -261,7 +260,7 @@ fn verdict_details(report: &Report) -> Vec<String> {
         (false, _) => {}
     }
     for status in Status::ALL.into_iter().rev() {
-        let n = report.files.iter().filter(|f| f.status == status).count();
+        let n = tally.with_status(|s| s == status);
         if status != Status::Intact && n > 0 {
             details.push(format!("{n} {status}"));
         }
@@ -296,21 +295,17 @@ struct Tally {
 impl Tally {
     /// Digests, backfill digests and logs, in the CLI's order.
     fn all(report: &Report) -> [Tally; 3] {
-        let digest =
-            |backfill| move |f: &FileVerdict| f.kind == FileKind::Digest && f.backfill == backfill;
+        let summed = report.summed();
+        let count = |kind, status| summed.counts.get(&(kind, status)).copied().unwrap_or(0);
+        let backfill = |status| summed.backfill_digests.get(&status).copied().unwrap_or(0);
         [
-            Tally::of(report, "digest", true, digest(false)),
-            Tally::of(report, "backfill digest", true, digest(true)),
-            Tally::of(report, "log", false, |f| f.kind == FileKind::Log),
+            Tally::of("digest", true, |s| count(FileKind::Digest, s) - backfill(s)),
+            Tally::of("backfill digest", true, backfill),
+            Tally::of("log", false, |s| count(FileKind::Log, s)),
         ]
     }
 
-    fn of(
-        report: &Report,
-        name: &'static str,
-        is_digest: bool,
-        selects: impl Fn(&FileVerdict) -> bool,
-    ) -> Tally {
+    fn of(name: &'static str, is_digest: bool, count: impl Fn(Status) -> usize) -> Tally {
         let mut tally = Tally {
             name,
             is_digest,
@@ -320,14 +315,14 @@ impl Tally {
             unverifiable: 0,
             pending: 0,
         };
-        for file in report.files.iter().filter(|f| selects(f)) {
-            *match file.status {
+        for status in Status::ALL {
+            *match status {
                 Status::Intact => &mut tally.valid,
                 Status::Pending => &mut tally.pending,
                 Status::Unverifiable => &mut tally.unverifiable,
                 Status::Unreferenced => &mut tally.unreferenced,
                 Status::Moved | Status::Deleted | Status::Modified => &mut tally.invalid,
-            } += 1;
+            } += count(status);
         }
         tally
     }

@@ -94,9 +94,30 @@ struct DayListing {
     start_after: String,
 }
 
-/// Walks every bucket of the store and sorts what it finds into digests (of selected
-/// trails) and logs.
-pub fn take_inventory(store: &dyn Store, settings: &Settings) -> Result<Inventory, RunError> {
+/// One account's region in one bucket: its digest folder and its log folders of every
+/// kind. A run judges place by place: a chain's digests and the logs they list lie in one
+/// place, so what a run holds at once is bounded by a place, not by the archive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Place {
+    pub bucket: String,
+    /// The `[PREFIX/]AWSLogs/[o-ORG/]ACCOUNT/` folder.
+    pub root: String,
+    pub account: String,
+    pub region: String,
+    digest_dirs: Vec<Dir>,
+    log_dirs: Vec<Dir>,
+}
+
+impl Place {
+    /// Places sort by account, then region, as chains do, so output follows chain order.
+    fn order(&self) -> (&str, &str, &str, &str) {
+        (&self.account, &self.region, &self.bucket, &self.root)
+    }
+}
+
+/// Every place of the selected trails and shard, in chain order: the accounts, then their
+/// region folders, one round of parallel listings each; no day folder is listed yet.
+pub fn discover(store: &dyn Store, settings: &Settings) -> Result<Vec<Place>, RunError> {
     let accounts = account_roots(store, settings)?;
     let digest_regions = in_shard(
         settings,
@@ -108,44 +129,93 @@ pub fn take_inventory(store: &dyn Store, settings: &Settings) -> Result<Inventor
         .collect();
     let log_regions = in_shard(settings, subfolders(store, &kind_dirs)?);
 
-    let mut inventory = Inventory::default();
-    let digest_end = settings.end + SPILL_OVER;
-    // Each account and region from its own start: a checkpoint's, or the range's.
-    for (start, regions) in by_start(settings, digest_regions) {
-        let days = day_listings(store, &regions, start, digest_end, |dir| {
-            start.and_then(|start| digest_start_after(dir, settings, start))
-        })?;
-        for (bucket, key) in list_days(store, &days)? {
-            add_digest(&mut inventory, settings, bucket, key);
+    let mut places: BTreeMap<(String, String, String), Place> = BTreeMap::new();
+    let digest_dirs = digest_regions.into_iter().map(|d| (true, d));
+    for (is_digest, dir) in digest_dirs.chain(log_regions.into_iter().map(|d| (false, d))) {
+        let Some((root, account, region)) = region_parts(&dir) else {
+            continue;
+        };
+        let place = places
+            .entry((dir.bucket.clone(), root.clone(), region.clone()))
+            .or_insert_with(|| Place {
+                bucket: dir.bucket.clone(),
+                root,
+                account,
+                region,
+                digest_dirs: Vec::new(),
+                log_dirs: Vec::new(),
+            });
+        match is_digest {
+            true => place.digest_dirs.push(dir),
+            false => place.log_dirs.push(dir),
         }
     }
+    let mut places: Vec<Place> = places.into_values().collect();
+    places.sort_by(|a, b| a.order().cmp(&b.order()));
+    Ok(places)
+}
 
-    // With no start every log present is judged; with one, the oldest digest in range covers
-    // the hour before its end, so its logs are listed too (the engine cuts them precisely).
-    for (start, regions) in by_start(settings, log_regions) {
-        let log_start = start.map(|start| start - LOG_LEAD);
-        let days = day_listings(store, &regions, log_start, settings.end, |dir| {
-            log_start.map(|start| log_start_after(dir, start))
-        })?;
-        for (bucket, key) in list_days(store, &days)? {
-            add_log(&mut inventory, settings, bucket, key);
-        }
+/// The account folder, account and region of `ROOT/ACCOUNT/<kind>/REGION/`.
+fn region_parts(dir: &Dir) -> Option<(String, String, String)> {
+    let trimmed = dir.prefix.trim_end_matches('/');
+    let (rest, region) = trimmed.rsplit_once('/')?;
+    let (account_dir, _kind) = rest.rsplit_once('/')?;
+    let account = account_dir.rsplit('/').next().unwrap_or(account_dir);
+    Some((
+        format!("{account_dir}/"),
+        account.to_owned(),
+        region.to_owned(),
+    ))
+}
+
+/// Walks every place of the store and sorts what it finds into digests (of selected
+/// trails) and logs, all at once: for the commands that plan over the whole store
+/// (`archive`, `restore-plan`); `validate` takes one place at a time.
+pub fn take_inventory(store: &dyn Store, settings: &Settings) -> Result<Inventory, RunError> {
+    let places = discover(store, settings)?;
+    let mut inventory = Inventory::default();
+    for place in &places {
+        let part = take_place(store, settings, place)?;
+        inventory.digests.extend(part.digests);
+        inventory.logs.extend(part.logs);
+        inventory.other_logs.extend(part.other_logs);
+        inventory.oldest_digest = match (inventory.oldest_digest, part.oldest_digest) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
     Ok(inventory)
 }
 
-/// The region folders grouped by where their listing starts ([`Settings::folder_start`]).
-fn by_start(settings: &Settings, regions: Vec<Dir>) -> BTreeMap<Option<DateTime<Utc>>, Vec<Dir>> {
-    let mut groups: BTreeMap<Option<DateTime<Utc>>, Vec<Dir>> = BTreeMap::new();
-    for dir in regions {
-        let parts: Vec<&str> = dir.prefix.trim_end_matches('/').rsplit('/').collect();
-        let start = match parts[..] {
-            [region, _, account, ..] => settings.folder_start(account, region),
-            _ => settings.start,
-        };
-        groups.entry(start).or_default().push(dir);
+/// Lists the day folders of one place that the range needs: its digests (of selected
+/// trails) and its logs.
+pub fn take_place(
+    store: &dyn Store,
+    settings: &Settings,
+    place: &Place,
+) -> Result<Inventory, RunError> {
+    let mut inventory = Inventory::default();
+    let digest_end = settings.end + SPILL_OVER;
+    // The place from its own start: a checkpoint's, or the range's.
+    let start = settings.folder_start(&place.account, &place.region);
+    let regions = &place.digest_dirs;
+    let days = day_listings(store, regions, start, digest_end, |dir| {
+        start.and_then(|start| digest_start_after(dir, settings, start))
+    })?;
+    for (bucket, key) in list_days(store, &days)? {
+        add_digest(&mut inventory, settings, bucket, key);
     }
-    groups
+
+    // With no start every log present is judged; with one, the oldest digest in range covers
+    // the hour before its end, so its logs are listed too (the engine cuts them precisely).
+    let log_start = start.map(|start| start - LOG_LEAD);
+    let days = day_listings(store, &place.log_dirs, log_start, settings.end, |dir| {
+        log_start.map(|start| log_start_after(dir, start))
+    })?;
+    for (bucket, key) in list_days(store, &days)? {
+        add_log(&mut inventory, settings, bucket, key);
+    }
+    Ok(inventory)
 }
 
 /// The region folders (`.../ACCOUNT/<kind>/REGION/`) of the run's shard: the others' day

@@ -30,13 +30,13 @@ use crate::keys::KeyRing;
 use crate::objectkey::{self, DigestName, LogKind, ObjectName};
 use crate::store::{FetchError, Store};
 pub use crate::verdict::Shard;
-use crate::verdict::{Cause, ChainId, FileKind, FileVerdict, KeyUse, Report};
+use crate::verdict::{Cause, ChainId, FileKind, FileVerdict, Gap, KeyUse, Report};
 
 pub use layout::open_local;
 
 use chain::{ChainOutcome, FolderId, LogTask, Span};
 use coverage::FolderCoverage;
-use inventory::{Inventory, ListedDigest, take_inventory};
+use inventory::{Inventory, ListedDigest};
 use load::LoadedDigest;
 use progress::{Metered, Progress, Silent};
 
@@ -204,8 +204,23 @@ pub fn validate_with(
     settings: &Settings,
     progress: &dyn Progress,
 ) -> Result<Report, RunError> {
+    let mut held = Held::default();
+    let report = validate_streaming(store, keys, settings, progress, &mut held)?;
+    Ok(held.into_report(report))
+}
+
+/// [`validate_with`], handing each place's files to `out` as soon as the place is judged,
+/// in chain order, instead of holding them: the report returned has no files, and its
+/// [`Report::tally`] counts what was handed on.
+pub fn validate_streaming(
+    store: &dyn Store,
+    keys: Keys<'_>,
+    settings: &Settings,
+    progress: &dyn Progress,
+    out: &mut dyn VerdictSink,
+) -> Result<Report, RunError> {
     let store = Metered::new(store, progress);
-    worker_pool(settings.jobs)?.install(|| run(&store, keys, settings, None))
+    worker_pool(settings.jobs)?.install(|| run(&store, keys, settings, None, out))
 }
 
 /// [`validate_with`], handing every log read, its bytes and its verdict to `sink`. Each log
@@ -219,7 +234,40 @@ pub fn validate_reading(
     sink: &dyn LogSink,
 ) -> Result<Report, RunError> {
     let store = Metered::new(store, progress);
-    worker_pool(settings.jobs)?.install(|| run(&store, keys, settings, Some(sink)))
+    let mut held = Held::default();
+    let report = worker_pool(settings.jobs)?
+        .install(|| run(&store, keys, settings, Some(sink), &mut held))?;
+    Ok(held.into_report(report))
+}
+
+/// Receives a run's files as it judges them: one place (an account's region in a bucket) at
+/// a time, places in chain order and each place's files sorted (digests, then logs, by
+/// time), so what it writes never depends on thread timing. Called on the run's own thread.
+pub trait VerdictSink: Send {
+    /// One place's files. An error stops the run: output that cannot be written is not a
+    /// result.
+    fn files(&mut self, files: Vec<FileVerdict>) -> std::io::Result<()>;
+}
+
+/// The sink that keeps every file, for the commands that need the whole report at once.
+#[derive(Default)]
+pub struct Held {
+    files: Vec<FileVerdict>,
+}
+
+impl Held {
+    /// The report with the files put back in.
+    pub fn into_report(self, mut report: Report) -> Report {
+        report.files = self.files;
+        report
+    }
+}
+
+impl VerdictSink for Held {
+    fn files(&mut self, files: Vec<FileVerdict>) -> std::io::Result<()> {
+        self.files.extend(files);
+        Ok(())
+    }
 }
 
 /// The pool every parallel step of a command runs on: `jobs` threads, 0 for one per core.
@@ -233,91 +281,233 @@ pub fn worker_pool(jobs: usize) -> Result<rayon::ThreadPool, RunError> {
         })
 }
 
+/// How many places are listed and judged at once: enough to keep the workers busy across
+/// the barriers inside a place (listing, digests, logs), few enough that what is held at
+/// once stays a handful of places.
+const PLACES_AT_ONCE: usize = 4;
+
 fn run(
     store: &Metered,
     keys: Keys<'_>,
     settings: &Settings,
     sink: Option<&dyn LogSink>,
+    out: &mut dyn VerdictSink,
 ) -> Result<Report, RunError> {
-    let inventory = take_inventory(store, settings)?;
+    let places = inventory::discover(store, settings)?;
+    let mut keys = KeyCache::new(keys);
+    let mut totals = Totals::new(store, settings);
+    for batch in places.chunks(PLACES_AT_ONCE) {
+        let listed: Vec<Result<Listed, RunError>> = batch
+            .par_iter()
+            .map(|place| list_place(store, settings, place, sink.is_none()))
+            .collect();
+        let listed = listed.into_iter().collect::<Result<Vec<_>, _>>()?;
+        keys.cover(listed.iter().flat_map(|l| l.chains.values().flatten()))?;
+        let ring = keys.ring();
+        let judged: Vec<Judged> = listed
+            .into_par_iter()
+            .map(|listed| judge_place(store, ring, settings, listed, sink))
+            .collect();
+        for judged in judged {
+            totals.absorb(judged, out)?;
+        }
+    }
+    // A chain the checkpoint anchors whose place is gone altogether: its anchor is judged
+    // too (it is deleted, or was moved).
+    let orphans: Vec<(&ChainId, &Anchor)> = (settings.checkpoint.iter())
+        .flat_map(|c| c.chains.iter())
+        .filter_map(|(chain, anchor)| Some((chain, anchor.as_ref()?)))
+        .filter(|(chain, _)| !totals.walked.contains(*chain))
+        .collect();
+    if !orphans.is_empty() {
+        let lookup = lookup::StoreLookup { store };
+        let mut judged = Judged::default();
+        for (chain, anchor) in orphans {
+            let outcome = walk_anchor_only(chain, anchor, keys.ring(), settings, &lookup);
+            judged.add_outcome(chain.clone(), outcome);
+            judged.chains.push(chain.clone());
+        }
+        judged.files.sort_by(|a, b| a.order().cmp(&b.order()));
+        totals.absorb(judged, out)?;
+    }
+    Ok(totals.finish(keys.ring()))
+}
+
+/// Judges a chain with no digest listed now from its anchor alone.
+fn walk_anchor_only(
+    chain: &ChainId,
+    anchor: &Anchor,
+    keys: &KeyRing,
+    settings: &Settings,
+    lookup: &dyn lookup::Lookup,
+) -> ChainOutcome {
+    let scope = chain::Scope {
+        from: settings.end,
+        open_start: None,
+        anchor: Some(anchor),
+    };
+    chain::walk(chain, Vec::new(), keys, scope, lookup)
+}
+
+/// One place as listed: what it holds, its digests in range loaded by chain, and (without a
+/// log sink) its logs in range fetched and hashed beside the digests.
+struct Listed<'p> {
+    place: &'p inventory::Place,
+    inventory: Inventory,
+    chains: BTreeMap<ChainId, Vec<LoadedDigest>>,
+    prefetched: HashMap<(String, String), logs::Fetched>,
+    /// The oldest digest end time in range, or the range's start.
+    start: DateTime<Utc>,
+}
+
+/// Lists one place and loads its digests; the logs in range are fetched and hashed while
+/// the digests load, so on S3 the digests' round trips overlap with the logs' hashing.
+fn list_place<'p>(
+    store: &Metered,
+    settings: &Settings,
+    place: &'p inventory::Place,
+    prefetch: bool,
+) -> Result<Listed<'p>, RunError> {
+    let inventory = inventory::take_place(store, settings, place)?;
     let start = settings
         .start
         .or(inventory.oldest_digest)
         .unwrap_or(settings.end);
     let last_digest = settings.end + SPILL_OVER;
-
-    // The logs in range are fetched and hashed while the digests load and the chains are
-    // walked: on S3 the digests' round trips then overlap with the logs' hashing.
-    // With a sink, the logs are read once, after the walk, bytes and all (see
-    // `validate_reading`).
-    let (walked, prefetched) = match sink {
-        None => rayon::join(
-            || walk_chains(store, &inventory, keys, settings, start, last_digest),
+    let (chains, prefetched) = if prefetch {
+        rayon::join(
+            || load_chains(store, &inventory, settings, start, last_digest),
             || prefetch_logs(store, &inventory, settings, start),
-        ),
-        Some(_) => (
-            walk_chains(store, &inventory, keys, settings, start, last_digest),
+        )
+    } else {
+        (
+            load_chains(store, &inventory, settings, start, last_digest),
             HashMap::new(),
-        ),
+        )
     };
-    let (mut outcomes, keys) = walked?;
-    // A chain the checkpoint anchors, with no digest listed now: its anchor is judged too.
-    for (chain, anchor) in (settings.checkpoint.iter()).flat_map(|c| c.chains.iter()) {
-        if anchor.is_some() && !outcomes.iter().any(|(id, _)| id == chain) {
+    Ok(Listed {
+        place,
+        inventory,
+        chains,
+        prefetched,
+        start,
+    })
+}
+
+/// What one place contributes to the report: its files, sorted, and its share of the rest.
+#[derive(Default)]
+struct Judged {
+    files: Vec<FileVerdict>,
+    gaps: Vec<Gap>,
+    chains: Vec<ChainId>,
+    heads: BTreeMap<ChainId, Anchor>,
+    key_counts: BTreeMap<String, usize>,
+    /// The earliest start and latest end of the authentic digests.
+    verified: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    oldest_digest: Option<DateTime<Utc>>,
+    walked: Vec<ChainId>,
+}
+
+impl Judged {
+    fn add_outcome(&mut self, chain: ChainId, outcome: ChainOutcome) -> (Vec<LogTask>, Vec<Span>) {
+        if let Some(head) = outcome.newest_proven {
+            self.heads.insert(chain.clone(), head);
+        }
+        self.files.extend(outcome.verdicts);
+        self.gaps.extend(outcome.gaps);
+        for (start, end) in outcome.verified_periods {
+            self.verified = Some(match self.verified {
+                Some((s, e)) => (s.min(start), e.max(end)),
+                None => (start, end),
+            });
+        }
+        for fingerprint in outcome.keys_used {
+            *self.key_counts.entry(fingerprint).or_default() += 1;
+        }
+        self.walked.push(chain);
+        (outcome.log_tasks, outcome.spans)
+    }
+}
+
+/// Walks a place's chains, then checks the logs they list and classifies the rest.
+fn judge_place(
+    store: &Metered,
+    keys: &KeyRing,
+    settings: &Settings,
+    listed: Listed<'_>,
+    sink: Option<&dyn LogSink>,
+) -> Judged {
+    let Listed {
+        place,
+        inventory,
+        chains,
+        prefetched,
+        start,
+    } = listed;
+    let lookup = lookup::StoreLookup { store };
+    let mut outcomes: Vec<(ChainId, ChainOutcome)> = chains
+        .into_par_iter()
+        .map(|(id, digests)| {
+            let anchor = settings.anchor(&id);
             let scope = chain::Scope {
-                from: settings.end,
-                open_start: None,
-                anchor: anchor.as_ref(),
+                from: match anchor {
+                    Some(anchor) => anchor.end,
+                    None => settings
+                        .start
+                        .unwrap_or_else(|| chain_start(&digests, start)),
+                },
+                open_start: (settings.start.is_none() && anchor.is_none())
+                    .then_some(&inventory.logs),
+                anchor,
             };
-            let lookup = lookup::StoreLookup { store };
-            let outcome = chain::walk(chain, Vec::new(), keys.as_ref(), scope, &lookup);
+            let outcome = chain::walk(&id, digests, keys, scope, &lookup);
+            (id, outcome)
+        })
+        .collect();
+    // A chain of this place the checkpoint anchors, with no digest listed now: its anchor
+    // is judged too.
+    for (chain, anchor) in (settings.checkpoint.iter()).flat_map(|c| c.chains.iter()) {
+        let Some(anchor) = anchor else { continue };
+        let here = chain.account == place.account
+            && chain.region == place.region
+            && anchor.bucket == place.bucket
+            && anchor.key.starts_with(&place.root);
+        if here && !outcomes.iter().any(|(id, _)| id == chain) {
+            let outcome = walk_anchor_only(chain, anchor, keys, settings, &lookup);
             outcomes.push((chain.clone(), outcome));
         }
     }
-    let keys = keys.as_ref();
 
-    let mut report = Report {
-        source: store.describe(),
-        requested_start: Some(start),
-        requested_end: Some(settings.end),
-        open_start: settings.start.is_none(),
-        shard: settings.shard,
-        ..Report::default()
+    let mut judged = Judged {
+        oldest_digest: inventory.oldest_digest,
+        ..Judged::default()
     };
     let mut tasks = Vec::new();
     let mut spans = Vec::new();
-    let mut key_counts: BTreeMap<String, usize> = BTreeMap::new();
-    let mut periods = Vec::new();
     for (chain, outcome) in outcomes {
-        if let Some(head) = outcome.newest_proven {
-            report.heads.insert(chain.clone(), head);
-        }
         if settings.anchor(&chain).is_some() {
-            report.chains.push(chain);
+            judged.chains.push(chain.clone());
         }
-        report.files.extend(outcome.verdicts);
-        report.gaps.extend(outcome.gaps);
-        tasks.extend(outcome.log_tasks);
-        spans.extend(outcome.spans);
-        periods.extend(outcome.verified_periods);
-        for fingerprint in outcome.keys_used {
-            *key_counts.entry(fingerprint).or_default() += 1;
-        }
+        let (t, s) = judged.add_outcome(chain, outcome);
+        tasks.extend(t);
+        spans.extend(s);
     }
-    report
+    judged
         .chains
         .extend(inventory.digests.iter().map(|d| d.chain.clone()));
+    judged.chains.sort();
+    judged.chains.dedup();
 
     let tasks = dedupe(tasks);
     let listed: HashSet<Location> = tasks.iter().map(LogTask::location).collect();
     let not_prefetched = tasks
         .iter()
-        .filter(|t| !prefetched.contains_key(&t.location()))
+        .filter(|t| !prefetched.contains_key(&owned(t.location())))
         .count();
     store.queue(not_prefetched);
     let checked: Vec<FileVerdict> = tasks
         .par_iter()
-        .map(|t| match (prefetched.get(&t.location()), sink) {
+        .map(|t| match (prefetched.get(&owned(t.location())), sink) {
             (Some(fetched), _) => logs::check_with(t, || fetched.clone()),
             (None, None) => {
                 let verdict = logs::check(store, t);
@@ -342,14 +532,14 @@ fn run(
             }
         })
         .collect();
-    report.files.extend(checked);
+    judged.files.extend(checked);
     // Logs no digest vouches for are hashed too, so the report pins what was found.
     let mut unlisted = unlisted_logs(&inventory, &listed, &spans, settings);
     if sink.is_some() {
         store.queue(unlisted.len());
     }
     unlisted.par_iter_mut().for_each(|v| {
-        let location = (v.bucket.as_str(), v.key.as_str());
+        let location = (v.bucket.clone(), v.key.clone());
         match (prefetched.get(&location), sink) {
             (Some(fetched), _) => v.actual_sha256 = fetched.sha256(),
             (None, None) => v.actual_sha256 = logs::fetch(store, &v.bucket, &v.key).sha256(),
@@ -366,14 +556,148 @@ fn run(
             }
         }
     });
-    report.files.extend(unlisted);
+    judged.files.extend(unlisted);
+    assign_chains(&mut judged.files, &judged.chains);
+    judged.files.sort_by(|a, b| a.order().cmp(&b.order()));
+    judged
+}
 
-    assign_chains(&mut report);
-    report.found = found_span(&periods, start, settings.end);
-    report.keys = key_uses(keys, &key_counts);
-    report.trust = keys.trust();
-    report.sort();
-    Ok(report)
+fn owned((bucket, key): Location<'_>) -> (String, String) {
+    (bucket.to_owned(), key.to_owned())
+}
+
+/// The report as the places are judged: everything but the files, which go to the sink.
+struct Totals {
+    report: Report,
+    walked: BTreeSet<ChainId>,
+    key_counts: BTreeMap<String, usize>,
+    verified: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    oldest_digest: Option<DateTime<Utc>>,
+    start: Option<DateTime<Utc>>,
+    end: DateTime<Utc>,
+}
+
+impl Totals {
+    fn new(store: &Metered, settings: &Settings) -> Self {
+        Self {
+            report: Report {
+                source: store.describe(),
+                requested_end: Some(settings.end),
+                open_start: settings.start.is_none(),
+                shard: settings.shard,
+                ..Report::default()
+            },
+            walked: BTreeSet::new(),
+            key_counts: BTreeMap::new(),
+            verified: None,
+            oldest_digest: None,
+            start: settings.start,
+            end: settings.end,
+        }
+    }
+
+    /// Takes one place's share; its files go on to `out`, counted on the way.
+    fn absorb(&mut self, judged: Judged, out: &mut dyn VerdictSink) -> Result<(), RunError> {
+        let report = &mut self.report;
+        for file in &judged.files {
+            report.tally.add(file);
+        }
+        out.files(judged.files)
+            .map_err(|e| RunError::Output { why: e.to_string() })?;
+        report.gaps.extend(judged.gaps);
+        report.chains.extend(judged.chains);
+        report.heads.extend(judged.heads);
+        self.walked.extend(judged.walked);
+        for (fingerprint, count) in judged.key_counts {
+            *self.key_counts.entry(fingerprint).or_default() += count;
+        }
+        self.verified = match (self.verified, judged.verified) {
+            (Some((s, e)), Some((s2, e2))) => Some((s.min(s2), e.max(e2))),
+            (a, b) => a.or(b),
+        };
+        self.oldest_digest = match (self.oldest_digest, judged.oldest_digest) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Ok(())
+    }
+
+    fn finish(self, keys: &KeyRing) -> Report {
+        let mut report = self.report;
+        let start = self.start.or(self.oldest_digest).unwrap_or(self.end);
+        report.requested_start = Some(start);
+        // The span of the authentic digests clipped to the range, as the AWS CLI reports it
+        // ("Results found for ..."): clipping each period and taking the extremes is
+        // clipping the extremes.
+        report.found = self
+            .verified
+            .map(|(first, last)| (first.max(start), last.min(self.end)));
+        report.keys = key_uses(keys, &self.key_counts);
+        report.trust = keys.trust();
+        report.sort();
+        report
+    }
+}
+
+/// The keys of a run: a ring given before it, or asked for as each batch of places needs
+/// them, each region's range once, and again only when a place needs an earlier time.
+struct KeyCache<'k> {
+    source: Keys<'k>,
+    ring: Cow<'k, KeyRing>,
+    covered: BTreeMap<String, (DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl<'k> KeyCache<'k> {
+    fn new(source: Keys<'k>) -> Self {
+        let ring = match source {
+            Keys::Ring(ring) => Cow::Borrowed(ring),
+            Keys::Source(_) => Cow::Owned(KeyRing::new()),
+        };
+        Self {
+            source,
+            ring,
+            covered: BTreeMap::new(),
+        }
+    }
+
+    fn ring(&self) -> &KeyRing {
+        self.ring.as_ref()
+    }
+
+    /// Asks the source for the keys of the ranges not yet covered.
+    fn cover<'a>(
+        &mut self,
+        digests: impl IntoIterator<Item = &'a LoadedDigest>,
+    ) -> Result<(), RunError> {
+        let Keys::Source(source) = self.source else {
+            return Ok(());
+        };
+        let wanted: Vec<KeyRange> = key_ranges(digests)
+            .into_iter()
+            .filter(|range| {
+                self.covered
+                    .get(&range.region)
+                    .is_none_or(|(start, end)| range.start < *start || range.end > *end)
+            })
+            .map(|range| match self.covered.get(&range.region) {
+                Some((start, end)) => KeyRange {
+                    start: range.start.min(*start),
+                    end: range.end.max(*end),
+                    region: range.region,
+                },
+                None => range,
+            })
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let fetched = source.keys(&wanted)?;
+        self.ring.to_mut().absorb(fetched);
+        for range in wanted {
+            self.covered.insert(range.region, (range.start, range.end));
+        }
+        Ok(())
+    }
 }
 
 /// With no start time, each chain is walked from its own oldest digest: a copy whose
@@ -386,59 +710,19 @@ fn chain_start(digests: &[LoadedDigest], oldest_overall: DateTime<Utc>) -> DateT
         .unwrap_or(oldest_overall)
 }
 
-/// Each chain walked, with what its walk found.
-type Walked = Vec<(ChainId, ChainOutcome)>;
-
-/// Loads the digests in range, gets the keys, and walks every chain.
-fn walk_chains<'k>(
-    store: &Metered,
-    inventory: &Inventory,
-    keys: Keys<'k>,
-    settings: &Settings,
-    start: DateTime<Utc>,
-    last_digest: DateTime<Utc>,
-) -> Result<(Walked, Cow<'k, KeyRing>), RunError> {
-    let chains = load_chains(store, inventory, settings, start, last_digest);
-    let keys: Cow<'k, KeyRing> = match keys {
-        Keys::Ring(ring) => Cow::Borrowed(ring),
-        Keys::Source(source) => Cow::Owned(source.keys(&key_ranges(chains.values().flatten()))?),
-    };
-    let ring = keys.as_ref();
-    let lookup = lookup::StoreLookup { store };
-    let outcomes = chains
-        .into_par_iter()
-        .map(|(id, digests)| {
-            let anchor = settings.anchor(&id);
-            let scope = chain::Scope {
-                from: match anchor {
-                    Some(anchor) => anchor.end,
-                    None => settings
-                        .start
-                        .unwrap_or_else(|| chain_start(&digests, start)),
-                },
-                open_start: (settings.start.is_none() && anchor.is_none())
-                    .then_some(&inventory.logs),
-                anchor,
-            };
-            (id.clone(), chain::walk(&id, digests, ring, scope, &lookup))
-        })
-        .collect();
-    Ok((outcomes, keys))
-}
-
 /// A bucket and a key, borrowed: thousands of logs are looked up by it.
 type Location<'a> = (&'a str, &'a str);
 
-/// Fetches and hashes, in parallel, the logs listed in the store from each folder's start
-/// (`start`, or its checkpoint's) to the end.
-fn prefetch_logs<'a>(
+/// Fetches and hashes, in parallel, the logs listed in the place from its start (`start`,
+/// or its checkpoint's) to the end.
+fn prefetch_logs(
     store: &Metered,
-    inventory: &'a Inventory,
+    inventory: &Inventory,
     settings: &Settings,
     start: DateTime<Utc>,
-) -> HashMap<Location<'a>, logs::Fetched> {
+) -> HashMap<(String, String), logs::Fetched> {
     let end = settings.end;
-    let in_range: Vec<Location<'a>> = inventory
+    let in_range: Vec<Location<'_>> = inventory
         .logs
         .iter()
         .flat_map(|((bucket, folder), logs)| {
@@ -454,10 +738,10 @@ fn prefetch_logs<'a>(
     store.queue(in_range.len());
     in_range
         .into_par_iter()
-        .map(|(bucket, key)| {
-            let fetched = logs::fetch(store, bucket, key);
+        .map(|location| {
+            let fetched = logs::fetch(store, location.0, location.1);
             store.file_done();
-            ((bucket, key), fetched)
+            (owned(location), fetched)
         })
         .collect()
 }
@@ -610,40 +894,34 @@ fn digested_kinds(listed: &HashSet<Location<'_>>) -> HashSet<(FolderId, LogKind)
 /// Gives each log the chain it belongs to: a listed log its listing digest's chain; an
 /// unlisted one the single regular chain of its account and region, if there is exactly one
 /// (two trails may deliver into one folder, and a log's name does not say which).
-fn assign_chains(report: &mut Report) {
-    let by_digest: HashMap<String, Arc<ChainId>> = report
-        .files
+fn assign_chains(files: &mut [FileVerdict], chains: &[ChainId]) {
+    let by_digest: HashMap<String, Arc<ChainId>> = files
         .iter()
         .filter(|f| f.kind == FileKind::Digest)
         .filter_map(|f| Some((f.key.clone(), f.chain.clone()?)))
         .collect();
-    // `report.chains` holds a chain once per digest until the report is sorted.
     let mut by_place: HashMap<(&str, &str), BTreeSet<&ChainId>> = HashMap::new();
-    for chain in report.chains.iter().filter(|c| !c.backfill) {
+    for chain in chains.iter().filter(|c| !c.backfill) {
         by_place
             .entry((&chain.account, &chain.region))
             .or_default()
             .insert(chain);
     }
-    let only_chain = |account: Option<&str>, region: Option<&str>| {
-        let chains = by_place.get(&(account?, region?))?;
-        match chains.len() {
-            1 => chains.first().map(|c| Arc::new((*c).clone())),
-            _ => None,
+    let only: HashMap<(&str, &str), Arc<ChainId>> = by_place
+        .iter()
+        .filter(|(_, chains)| chains.len() == 1)
+        .filter_map(|(place, chains)| Some((*place, Arc::new((*chains.first()?).clone()))))
+        .collect();
+    let only_chain =
+        |account: Option<&str>, region: Option<&str>| only.get(&(account?, region?)).cloned();
+    for file in files.iter_mut() {
+        if file.kind != FileKind::Log || file.chain.is_some() {
+            continue;
         }
-    };
-    let mut chains = Vec::with_capacity(report.files.len());
-    for file in &report.files {
-        chains.push(match (&file.kind, &file.chain) {
-            (FileKind::Log, None) => match file.listed_by.as_ref().and_then(|r| by_digest.get(r)) {
-                Some(chain) => Some(chain.clone()),
-                None => only_chain(file.account.as_deref(), file.region.as_deref()),
-            },
-            _ => file.chain.clone(),
-        });
-    }
-    for (file, chain) in report.files.iter_mut().zip(chains) {
-        file.chain = chain;
+        file.chain = match file.listed_by.as_ref().and_then(|r| by_digest.get(r)) {
+            Some(chain) => Some(chain.clone()),
+            None => only_chain(file.account.as_deref(), file.region.as_deref()),
+        };
     }
 }
 
@@ -651,18 +929,6 @@ fn assign_chains(report: &mut Report) {
 /// and the oldest digest in range covers logs from its own start, so a log there is judged.
 fn logs_from(coverage: &FolderCoverage<'_>, start: DateTime<Utc>) -> DateTime<Utc> {
     coverage.start().map_or(start, |covered| covered.min(start))
-}
-
-/// The span of the authentic digests, clipped to the requested range, as the AWS CLI
-/// reports it ("Results found for ...").
-fn found_span(
-    periods: &[(DateTime<Utc>, DateTime<Utc>)],
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    let first = periods.iter().map(|(s, _)| (*s).max(start)).min()?;
-    let last = periods.iter().map(|(_, e)| (*e).min(end)).max()?;
-    Some((first, last))
 }
 
 fn key_uses(keys: &KeyRing, counts: &BTreeMap<String, usize>) -> Vec<KeyUse> {

@@ -6,6 +6,7 @@
 //! covered" when no digest covers it. Statuses come from the engine; nothing is re-judged.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io;
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 
@@ -104,7 +105,8 @@ impl Mark {
         match file.status {
             Status::Intact => Mark::Intact,
             Status::Pending => Mark::Pending,
-            Status::Unverifiable if file.cause == Cause::InGap => Mark::Gap,
+            // By code: a verdict read back from a result file carries its cause as recorded.
+            Status::Unverifiable if file.cause.code() == Cause::InGap.code() => Mark::Gap,
             Status::Unverifiable => Mark::Unverifiable,
             Status::Unreferenced => Mark::Unreferenced,
             Status::Moved => Mark::Moved,
@@ -181,20 +183,20 @@ impl Timeline {
     /// found digest period, with [`MARGIN_HOURS`] either side when drawn hour by hour. The
     /// requested range plays no part: an archive from 2024 validated up to today is drawn
     /// over 2024, not over the empty year before today.
-    pub fn build(report: &Report) -> Timeline {
-        let keys = row_keys(report);
+    pub fn build(report: &Report) -> io::Result<Timeline> {
+        let keys = row_keys(report)?;
         let requested = (
             report.requested_start.map(hour_of),
             report.requested_end.map(hour_of),
         );
-        let Some((found_first, found_last)) = span(report) else {
-            return Timeline {
+        let Some((found_first, found_last)) = span(report)? else {
+            return Ok(Timeline {
                 first: 0,
                 last: -1,
                 rows: Vec::new(),
                 scale: Scale::DayOfHours,
                 requested,
-            };
+            });
         };
         let rows = i64::try_from(keys.len()).unwrap_or(i64::MAX).max(1);
         let scale = Scale::fitting(found_first - MARGIN_HOURS, found_last + MARGIN_HOURS, rows);
@@ -215,12 +217,12 @@ impl Timeline {
             scale,
             requested,
         };
-        timeline.add_files(report);
+        timeline.add_files(report)?;
         timeline.add_gaps(report);
         for hour in timeline.rows.iter_mut().flat_map(|r| r.hours.values_mut()) {
             hour.finish();
         }
-        timeline
+        Ok(timeline)
     }
 
     /// Hours drawn per row.
@@ -238,11 +240,13 @@ impl Timeline {
         start.is_some_and(|s| hour < s) || end.is_some_and(|e| hour > e)
     }
 
-    fn add_files(&mut self, report: &Report) {
-        for file in &report.files {
-            let Some(time) = file.time else { continue };
+    /// Each file counted into its row's hour: what the timeline keeps is per hour, not per
+    /// file.
+    fn add_files(&mut self, report: &Report) -> io::Result<()> {
+        report.each_file(&mut |file| {
+            let Some(time) = file.time else { return Ok(()) };
             let Some(row) = self.row_mut(file.account.as_deref(), file.region.as_deref()) else {
-                continue;
+                return Ok(());
             };
             let hour = row.hours.entry(hour_of(time)).or_default();
             *hour.counts.entry((file.kind, file.status)).or_insert(0) += 1;
@@ -254,7 +258,8 @@ impl Timeline {
                     row.hours.entry(h).or_default().covered = true;
                 }
             }
-        }
+            Ok(())
+        })
     }
 
     fn add_gaps(&mut self, report: &Report) {
@@ -279,9 +284,12 @@ impl Timeline {
 
     fn row_mut(&mut self, account: Option<&str>, region: Option<&str>) -> Option<&mut Row> {
         let (account, region) = (account.unwrap_or(UNKNOWN), region.unwrap_or(UNKNOWN));
-        self.rows
-            .iter_mut()
-            .find(|r| r.account == account && r.region == region)
+        // The rows are in (account, region) order, as their keys were collected.
+        let at = self
+            .rows
+            .binary_search_by(|r| (r.account.as_str(), r.region.as_str()).cmp(&(account, region)))
+            .ok()?;
+        self.rows.get_mut(at)
     }
 }
 
@@ -555,40 +563,53 @@ fn add_months(day: i64, months: u32) -> Option<i64> {
 /// The row of a file whose key names no account or region.
 const UNKNOWN: &str = "unknown";
 
-fn row_keys(report: &Report) -> BTreeSet<(String, String)> {
-    let name = |s: Option<&str>| s.unwrap_or(UNKNOWN).to_owned();
-    let files = report
-        .files
-        .iter()
-        .map(|f| (name(f.account.as_deref()), name(f.region.as_deref())));
-    let gaps = report
-        .gaps
-        .iter()
-        .map(|g| (g.chain.account.clone(), g.chain.region.clone()));
-    files.chain(gaps).collect()
+fn row_keys(report: &Report) -> io::Result<BTreeSet<(String, String)>> {
+    fn name(s: Option<&str>) -> &str {
+        s.unwrap_or(UNKNOWN)
+    }
+    let mut keys: BTreeSet<(String, String)> = (report.gaps.iter())
+        .map(|g| (g.chain.account.clone(), g.chain.region.clone()))
+        .collect();
+    // Files come place by place: a row is only built when the place changes.
+    let mut last: Option<(String, String)> = None;
+    report.each_file(&mut |f| {
+        let (account, region) = (name(f.account.as_deref()), name(f.region.as_deref()));
+        if last
+            .as_ref()
+            .is_none_or(|(a, r)| a != account || r != region)
+        {
+            let row = (account.to_owned(), region.to_owned());
+            keys.insert(row.clone());
+            last = Some(row);
+        }
+        Ok(())
+    })?;
+    Ok(keys)
 }
 
 /// The first and last hour the evidence covers: every file's time (and a digest's hour before
 /// it, which it covers), every gap, and the found range of the authentic digests. `None` when
 /// there is no time at all.
-fn span(report: &Report) -> Option<(i64, i64)> {
-    let covered = |f: &FileVerdict| match (f.kind, f.time) {
-        (FileKind::Digest, Some(t)) => Some(t - chrono::Duration::hours(1)),
-        _ => None,
+fn span(report: &Report) -> io::Result<Option<(i64, i64)>> {
+    let mut span: Option<(i64, i64)> = None;
+    let mut widen = |t: DateTime<Utc>| {
+        let h = hour_of(t);
+        span = Some(span.map_or((h, h), |(a, b)| (a.min(h), b.max(h))));
     };
-    let files = report
-        .files
-        .iter()
-        .flat_map(|f| [f.time, covered(f)])
-        .flatten();
-    let gaps = report.gaps.iter().flat_map(|g| [g.from, g.to]);
-    let found = report.found.into_iter().flat_map(|(s, e)| [s, e]);
-    let times = files.chain(gaps).chain(found).map(hour_of);
-    let (first, last) = times.fold(None, |acc: Option<(i64, i64)>, h| match acc {
-        None => Some((h, h)),
-        Some((a, b)) => Some((a.min(h), b.max(h))),
+    report.each_file(&mut |f| {
+        if let Some(t) = f.time {
+            widen(t);
+            if f.kind == FileKind::Digest {
+                widen(t - chrono::Duration::hours(1));
+            }
+        }
+        Ok(())
     })?;
-    Some((first, last))
+    for (from, to) in (report.gaps.iter().map(|g| (g.from, g.to))).chain(report.found) {
+        widen(from);
+        widen(to);
+    }
+    Ok(span)
 }
 
 /// The hour a time falls in, counted since the epoch.
@@ -660,7 +681,7 @@ mod tests {
 
     /// The marks of the one row, from the first hour drawn to the last.
     fn marks(report: &Report) -> Vec<Mark> {
-        let t = Timeline::build(report);
+        let t = Timeline::build(report).unwrap();
         assert_eq!(t.rows.len(), 1);
         (t.first..=t.last).map(|h| t.rows[0].mark(h)).collect()
     }
@@ -734,7 +755,7 @@ mod tests {
             log(at(2, 30, 0), Status::Pending),
         ]);
         r.files.push(log(at(5, 1, 0), Status::Pending));
-        let t = Timeline::build(&r);
+        let t = Timeline::build(&r).unwrap();
         // The oldest thing found is the first digest's hour (01:00), the newest the pending
         // log (05:00); three hours of margin either side.
         assert_eq!(
@@ -770,7 +791,7 @@ mod tests {
             hole(GapKind::ChainBreak, at(1, 0, 0), at(3, 0, 0)),
             hole(GapKind::Gap, at(4, 0, 0), at(5, 0, 0)),
         ];
-        let t = Timeline::build(&r);
+        let t = Timeline::build(&r).unwrap();
         let marks: Vec<Mark> = (hour_of(at(0, 0, 0))..hour_of(at(6, 0, 0)))
             .map(|h| t.rows[0].mark(h))
             .collect();
@@ -793,7 +814,7 @@ mod tests {
         let mut r = report(vec![digest(old(1)), log(old(0), Status::Modified)]);
         r.requested_start = None;
         r.requested_end = Some(Utc.with_ymd_and_hms(2026, 12, 2, 4, 0, 0).unwrap());
-        let t = Timeline::build(&r);
+        let t = Timeline::build(&r).unwrap();
         assert_eq!(t.scale, Scale::DayOfHours);
         assert_eq!(t.first, hour_at(2024, 3, 5, 0) - MARGIN_HOURS);
         assert_eq!(t.last, hour_at(2024, 3, 5, 1) + MARGIN_HOURS);
@@ -803,7 +824,7 @@ mod tests {
 
     #[test]
     fn margin_hours_past_the_requested_range_say_so() {
-        let t = Timeline::build(&report(vec![digest(at(4, 0, 9))]));
+        let t = Timeline::build(&report(vec![digest(at(4, 0, 9))])).unwrap();
         assert!(t.outside_request(t.last));
         assert!(!t.outside_request(hour_of(at(4, 0, 0))));
     }
@@ -821,7 +842,7 @@ mod tests {
         r.requested_start = None;
         r.requested_end = None;
         r.gaps = vec![hole(GapKind::Gap, y2024, y2025)];
-        let t = Timeline::build(&r);
+        let t = Timeline::build(&r).unwrap();
         assert_eq!(t.scale, Scale::MonthOfDays);
         assert_eq!((t.first, t.last), (hour_of(y2024) - 1, hour_of(y2025)));
         let row = &t.rows[0];
@@ -905,7 +926,7 @@ mod tests {
             digest(at(2, 0, 9)),
             log(at(1, 30, 0), Status::Deleted),
         ]);
-        let t = Timeline::build(&r);
+        let t = Timeline::build(&r).unwrap();
         let s = t.rows[0].summary(&t, t.first, t.last + 1).expect("drawn");
         assert_eq!(s.worst, Mark::Deleted);
         assert_eq!(s.hours[&Mark::Deleted], 1);
@@ -916,7 +937,7 @@ mod tests {
 
     #[test]
     fn a_report_without_times_has_no_timeline() {
-        let t = Timeline::build(&Report::default());
+        let t = Timeline::build(&Report::default()).unwrap();
         assert_eq!((t.len(), t.rows.len()), (0, 0));
     }
 }
