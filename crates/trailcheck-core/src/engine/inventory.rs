@@ -46,6 +46,11 @@ pub struct Inventory {
 }
 
 impl Inventory {
+    /// How many logs were listed, of every kind.
+    pub fn log_count(&self) -> usize {
+        self.all_logs().map(|(_, _, logs)| logs.len()).sum()
+    }
+
     /// Every log folder found, of every kind, with its logs and their delivery times.
     pub fn all_logs(&self) -> impl Iterator<Item = (&FolderId, LogKind, &Logs)> {
         let events = self.logs.iter().map(|(f, l)| (f, LogKind::Events, l));

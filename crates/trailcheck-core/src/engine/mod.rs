@@ -281,10 +281,15 @@ pub fn worker_pool(jobs: usize) -> Result<rayon::ThreadPool, RunError> {
         })
 }
 
-/// How many places are listed and judged at once: enough to keep the workers busy across
-/// the barriers inside a place (listing, digests, logs), few enough that what is held at
-/// once stays a handful of places.
-const PLACES_AT_ONCE: usize = 4;
+/// How many places are listed at once, and at most judged at once: enough to keep the
+/// workers busy across the barriers inside a small place (listing, digests, logs).
+const PLACES_AT_ONCE: usize = 8;
+/// Places are judged together only while their logs add up to no more than this: what a
+/// run holds is then about one large place, or a few small ones (a log being judged takes
+/// about 2 KB: its key, its digest's claim, its verdict).
+const LOGS_AT_ONCE: usize = 8192;
+/// The most logs of one place fetched and hashed while its digests load.
+const PREFETCH_AT_MOST: usize = 2048;
 
 fn run(
     store: &Metered,
@@ -296,15 +301,51 @@ fn run(
     let places = inventory::discover(store, settings)?;
     let mut keys = KeyCache::new(keys);
     let mut totals = Totals::new(store, settings);
-    for batch in places.chunks(PLACES_AT_ONCE) {
-        let listed: Vec<Result<Listed, RunError>> = batch
+    let mut places = places.iter();
+    let mut waiting: std::collections::VecDeque<(&inventory::Place, Inventory)> =
+        Default::default();
+    loop {
+        // List places ahead (a listing is cheap to hold: a key and a time per log), while
+        // those waiting are fewer than a batch ...
+        let waiting_logs: usize = waiting.iter().map(|(_, i)| i.log_count()).sum();
+        let room = match waiting_logs < LOGS_AT_ONCE {
+            true => PLACES_AT_ONCE.saturating_sub(waiting.len()),
+            false => 0,
+        };
+        let ahead: Vec<&inventory::Place> = places.by_ref().take(room).collect();
+        let listed: Vec<Result<Inventory, RunError>> = ahead
             .par_iter()
-            .map(|place| list_place(store, settings, place, sink.is_none()))
+            .map(|place| inventory::take_place(store, settings, place))
             .collect();
-        let listed = listed.into_iter().collect::<Result<Vec<_>, _>>()?;
-        keys.cover(listed.iter().flat_map(|l| l.chains.values().flatten()))?;
+        for (place, inventory) in ahead.into_iter().zip(listed) {
+            waiting.push_back((place, inventory?));
+        }
+        // ... and judge as many of them as the budget allows, the first at least.
+        let mut batch = Vec::new();
+        let mut logs = 0;
+        while let Some((_, inventory)) = waiting.front() {
+            let size = inventory.log_count();
+            if !batch.is_empty() && logs + size > LOGS_AT_ONCE {
+                break;
+            }
+            logs += size;
+            batch.extend(waiting.pop_front());
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let loaded: Vec<Listed> = batch
+            .into_par_iter()
+            .map(|(place, inventory)| {
+                // A large place has logs enough to keep the workers busy on its own: its logs
+                // are read after its walk, not held hashed beside it.
+                let prefetch = sink.is_none() && inventory.log_count() <= PREFETCH_AT_MOST;
+                load_place(store, settings, place, inventory, prefetch)
+            })
+            .collect();
+        keys.cover(loaded.iter().flat_map(|l| l.chains.values().flatten()))?;
         let ring = keys.ring();
-        let judged: Vec<Judged> = listed
+        let judged: Vec<Judged> = loaded
             .into_par_iter()
             .map(|listed| judge_place(store, ring, settings, listed, sink))
             .collect();
@@ -360,15 +401,15 @@ struct Listed<'p> {
     start: DateTime<Utc>,
 }
 
-/// Lists one place and loads its digests; the logs in range are fetched and hashed while
-/// the digests load, so on S3 the digests' round trips overlap with the logs' hashing.
-fn list_place<'p>(
+/// Loads one listed place's digests; the logs in range are fetched and hashed while the
+/// digests load, so on S3 the digests' round trips overlap with the logs' hashing.
+fn load_place<'p>(
     store: &Metered,
     settings: &Settings,
     place: &'p inventory::Place,
+    inventory: Inventory,
     prefetch: bool,
-) -> Result<Listed<'p>, RunError> {
-    let inventory = inventory::take_place(store, settings, place)?;
+) -> Listed<'p> {
     let start = settings
         .start
         .or(inventory.oldest_digest)
@@ -385,13 +426,13 @@ fn list_place<'p>(
             HashMap::new(),
         )
     };
-    Ok(Listed {
+    Listed {
         place,
         inventory,
         chains,
         prefetched,
         start,
-    })
+    }
 }
 
 /// What one place contributes to the report: its files, sorted, and its share of the rest.
