@@ -195,12 +195,17 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_spool_changed_under_the_run_is_an_error_not_a_different_result() {
+    /// A finished spool of two missing logs.
+    fn two_logs() -> Arc<Spooled> {
         let mut spool = Spool::new().unwrap();
         let log = FileVerdict::new(FileKind::Log, "b", "l", Cause::NotFound);
         spool.files(vec![log.clone(), log]).unwrap();
-        let spooled = spool.finish().unwrap();
+        spool.finish().unwrap()
+    }
+
+    #[test]
+    fn a_spool_changed_under_the_run_is_an_error_not_a_different_result() {
+        let spooled = two_logs();
         std::fs::write(spooled.temp.path(), b"{\"chain\":null}\n").unwrap();
         let e = spooled.each(&mut |_| Ok(())).unwrap_err();
         assert!(e.to_string().contains("line 1"), "{e}");
@@ -211,10 +216,7 @@ mod tests {
 
     #[test]
     fn a_visitor_error_stops_the_reading() {
-        let mut spool = Spool::new().unwrap();
-        let log = FileVerdict::new(FileKind::Log, "b", "l", Cause::NotFound);
-        spool.files(vec![log.clone(), log]).unwrap();
-        let spooled = spool.finish().unwrap();
+        let spooled = two_logs();
         let mut seen = 0;
         let e = spooled.each(&mut |_| {
             seen += 1;
