@@ -57,8 +57,8 @@ pub struct LogTask {
     pub key: String,
     pub hash: String,
     pub hash_algorithm: Option<String>,
-    /// The digest that lists it, with its proof when it has one.
-    pub listing: Listing,
+    /// The digest that lists it, with its proof when it has one: shared by its logs.
+    pub listing: Arc<Listing>,
     pub backfill: bool,
 }
 
@@ -78,7 +78,7 @@ impl LogTask {
 
     /// The key of the digest that lists it.
     pub fn listed_by(&self) -> &str {
-        match &self.listing {
+        match &*self.listing {
             Listing::Proven(proof) => &proof.value().key,
             Listing::Unproven(key) => key,
         }
@@ -86,7 +86,7 @@ impl LogTask {
 
     /// True only when the listing digest's signature verified.
     pub fn trusted(&self) -> bool {
-        matches!(self.listing, Listing::Proven(_))
+        matches!(*self.listing, Listing::Proven(_))
     }
 }
 
@@ -430,20 +430,10 @@ impl<'a> Walker<'a> {
             .anchor
             .is_some_and(|a| a.bucket == digest.bucket && a.key == digest.key);
         if let Some(content) = digest.content().filter(|_| !anchor) {
-            let listing = match &proof {
+            let listing = Arc::new(match &proof {
                 Some(proof) => Listing::Proven(proof.clone()),
                 None => Listing::Unproven(digest.key.clone()),
-            };
-            for log in &content.digest.log_files {
-                self.out.log_tasks.push(LogTask {
-                    bucket: log.bucket.clone(),
-                    key: log.key.clone(),
-                    hash: log.hash.clone(),
-                    hash_algorithm: log.hash_algorithm.clone(),
-                    listing: listing.clone(),
-                    backfill: self.id.backfill,
-                });
-            }
+            });
             if let Some(folder) = folder_of(digest) {
                 self.out.spans.push(Span {
                     folder,
@@ -455,6 +445,19 @@ impl<'a> Walker<'a> {
                     backfill: self.id.backfill,
                 });
             }
+            // The digest's list is read here only: its entries move into the tasks rather
+            // than being copied beside it.
+            let log_files = self.digests[index].take_log_files();
+            self.out
+                .log_tasks
+                .extend(log_files.into_iter().map(|log| LogTask {
+                    bucket: log.bucket,
+                    key: log.key,
+                    hash: log.hash,
+                    hash_algorithm: log.hash_algorithm,
+                    listing: Arc::clone(&listing),
+                    backfill: self.id.backfill,
+                }));
         }
         let vouched_for = proof.is_some() || claim.is_some_and(|c| c.vouched.is_some());
         if vouched_for {

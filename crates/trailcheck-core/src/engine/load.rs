@@ -43,6 +43,15 @@ impl LoadedDigest {
         self.content.as_ref().ok()
     }
 
+    /// Takes the digest's list of logs, leaving it empty: for the one reader of the list,
+    /// which turns its entries into tasks.
+    pub fn take_log_files(&mut self) -> Vec<crate::digest::LogEntry> {
+        match &mut self.content {
+            Ok(content) => std::mem::take(&mut content.digest.log_files),
+            Err(_) => Vec::new(),
+        }
+    }
+
     /// True when the digest records a location other than where it was found.
     pub fn recorded_elsewhere(&self) -> Option<(&str, &str)> {
         let digest = &self.content().map(|c| &c.digest)?;

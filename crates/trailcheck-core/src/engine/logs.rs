@@ -85,7 +85,7 @@ type Judged = (Cause, Option<Sha256>, Option<Sha256>);
 
 fn judge(task: &LogTask, fetched: impl FnOnce() -> Fetched) -> Judged {
     // What is only proven when the listing digest is authentic.
-    let if_trusted = |cause: Cause| match &task.listing {
+    let if_trusted = |cause: Cause| match &*task.listing {
         Listing::Proven(_) => cause,
         Listing::Unproven(by) => Cause::ListedByUnverifiedDigest(by.clone()),
     };
@@ -134,6 +134,7 @@ mod tests {
     use crate::store::Metadata;
     use crate::store::memory::MemoryStore;
     use crate::verdict::Status;
+    use std::sync::Arc;
 
     const KEY: &str = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/01/\
                        111122223333_CloudTrail_us-east-1_20261101T0105Z_abc123.json.gz";
@@ -146,11 +147,11 @@ mod tests {
             key: KEY.to_owned(),
             hash: hash.to_owned(),
             hash_algorithm: Some(SHA_256.to_owned()),
-            listing: if trusted {
+            listing: Arc::new(if trusted {
                 Listing::Proven(crate::engine::testkit::proof("the-digest"))
             } else {
                 Listing::Unproven("the-digest".to_owned())
-            },
+            }),
             backfill: false,
         }
     }

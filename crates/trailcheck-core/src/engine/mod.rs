@@ -304,12 +304,16 @@ fn run(
     let mut places = places.iter();
     let mut waiting: std::collections::VecDeque<(&inventory::Place, Inventory)> =
         Default::default();
+    let mut sizes = ListedSizes::default();
     loop {
-        // List places ahead (a listing is cheap to hold: a key and a time per log), while
-        // those waiting are fewer than a batch ...
+        // List places ahead while those waiting are fewer than a batch, as many as the
+        // places listed so far suggest will fill it (a listing holds a key and a time per
+        // log: eight large places listed at once would outweigh the one being judged) ...
         let waiting_logs: usize = waiting.iter().map(|(_, i)| i.log_count()).sum();
         let room = match waiting_logs < LOGS_AT_ONCE {
-            true => PLACES_AT_ONCE.saturating_sub(waiting.len()),
+            true => sizes
+                .places_for(LOGS_AT_ONCE - waiting_logs)
+                .min(PLACES_AT_ONCE.saturating_sub(waiting.len())),
             false => 0,
         };
         let ahead: Vec<&inventory::Place> = places.by_ref().take(room).collect();
@@ -318,7 +322,9 @@ fn run(
             .map(|place| inventory::take_place(store, settings, place))
             .collect();
         for (place, inventory) in ahead.into_iter().zip(listed) {
-            waiting.push_back((place, inventory?));
+            let inventory = inventory?;
+            sizes.add(inventory.log_count());
+            waiting.push_back((place, inventory));
         }
         // ... and judge as many of them as the budget allows, the first at least.
         let mut batch = Vec::new();
@@ -368,10 +374,35 @@ fn run(
             judged.add_outcome(chain.clone(), outcome);
             judged.chains.push(chain.clone());
         }
-        judged.files.sort_by(|a, b| a.order().cmp(&b.order()));
+        judged
+            .files
+            .sort_unstable_by(|a, b| a.order().cmp(&b.order()));
         totals.absorb(judged, out)?;
     }
     Ok(totals.finish(keys.ring()))
+}
+
+/// The log counts of the places listed so far: how many more to list at once.
+#[derive(Default)]
+struct ListedSizes {
+    places: usize,
+    logs: usize,
+}
+
+impl ListedSizes {
+    fn add(&mut self, logs: usize) {
+        self.places += 1;
+        self.logs += logs;
+    }
+
+    /// How many places of the mean size so far fit in `logs`: one, before any is listed
+    /// or when one alone fills it.
+    fn places_for(&self, logs: usize) -> usize {
+        match self.places {
+            0 => 1,
+            places => (logs / (self.logs / places).max(1)).max(1),
+        }
+    }
 }
 
 /// Judges a chain with no digest listed now from its anchor alone.
@@ -541,14 +572,21 @@ fn judge_place(
 
     let tasks = dedupe(tasks);
     let listed: HashSet<Location> = tasks.iter().map(LogTask::location).collect();
+    // Looking a log up builds its owned key: done only when something was prefetched.
+    let prefetched_of = |location: Location<'_>| match prefetched.is_empty() {
+        true => None,
+        false => prefetched.get(&owned(location)),
+    };
     let not_prefetched = tasks
         .iter()
-        .filter(|t| !prefetched.contains_key(&owned(t.location())))
+        .filter(|t| prefetched_of(t.location()).is_none())
         .count();
     store.queue(not_prefetched);
-    let checked: Vec<FileVerdict> = tasks
+    let mut unlisted = unlisted_logs(&inventory, &listed, &spans, settings);
+    judged.files.reserve_exact(tasks.len() + unlisted.len());
+    let checked = tasks
         .par_iter()
-        .map(|t| match (prefetched.get(&owned(t.location())), sink) {
+        .map(|t| match (prefetched_of(t.location()), sink) {
             (Some(fetched), _) => logs::check_with(t, || fetched.clone()),
             (None, None) => {
                 let verdict = logs::check(store, t);
@@ -563,7 +601,7 @@ fn judge_place(
                     verdict: &verdict,
                     content: content.as_deref(),
                     // The key that verified the listing digest, from its proof.
-                    signed_by: match &t.listing {
+                    signed_by: match &*t.listing {
                         chain::Listing::Proven(proof) => Some(proof.fingerprint()),
                         chain::Listing::Unproven(_) => None,
                     },
@@ -571,17 +609,15 @@ fn judge_place(
                 store.file_done();
                 verdict
             }
-        })
-        .collect();
-    judged.files.extend(checked);
+        });
+    judged.files.par_extend(checked);
     // Logs no digest vouches for are hashed too, so the report pins what was found.
-    let mut unlisted = unlisted_logs(&inventory, &listed, &spans, settings);
     if sink.is_some() {
         store.queue(unlisted.len());
     }
-    unlisted.par_iter_mut().for_each(|v| {
-        let location = (v.bucket.clone(), v.key.clone());
-        match (prefetched.get(&location), sink) {
+    unlisted
+        .par_iter_mut()
+        .for_each(|v| match (prefetched_of((&v.bucket, &v.key)), sink) {
             (Some(fetched), _) => v.actual_sha256 = fetched.sha256(),
             (None, None) => v.actual_sha256 = logs::fetch(store, &v.bucket, &v.key).sha256(),
             (None, Some(sink)) => {
@@ -595,11 +631,14 @@ fn judge_place(
                 });
                 store.file_done();
             }
-        }
-    });
+        });
     judged.files.extend(unlisted);
     assign_chains(&mut judged.files, &judged.chains);
-    judged.files.sort_by(|a, b| a.order().cmp(&b.order()));
+    // Unstable, so no scratch copy of the files: no two share a sort key (a key is judged
+    // once, as a digest or as a log).
+    judged
+        .files
+        .sort_unstable_by(|a, b| a.order().cmp(&b.order()));
     judged
 }
 
@@ -991,6 +1030,24 @@ fn key_uses(keys: &KeyRing, counts: &BTreeMap<String, usize>) -> Vec<KeyUse> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn places_are_listed_ahead_by_their_mean_size() {
+        let mut sizes = ListedSizes::default();
+        assert_eq!(sizes.places_for(LOGS_AT_ONCE), 1, "nothing listed yet: one");
+        sizes.add(10_080);
+        assert_eq!(
+            sizes.places_for(LOGS_AT_ONCE),
+            1,
+            "one fills the batch alone"
+        );
+        sizes.add(0);
+        sizes.add(0);
+        assert_eq!(sizes.places_for(6_720), 2, "mean 3,360");
+        let mut empty = ListedSizes::default();
+        empty.add(0);
+        assert_eq!(empty.places_for(100), 100, "empty places count as one log");
+    }
 
     #[test]
     fn trail_arns_parse_and_bad_ones_say_the_form() {
