@@ -807,9 +807,8 @@ fn timeline_line(
 /// A cell's hover text: the hour, its mark, and what it holds, one fact a line.
 fn hover(hour: Option<&Hour>, mark: Mark, at: DateTime<Utc>, outside_request: bool) -> String {
     let mut text = format!("{} UTC: {}", at.format("%Y-%m-%d %H:00"), mark.label());
-    let empty = std::collections::BTreeMap::new();
-    let counts = hour.map_or(&empty, |h| &h.counts);
-    file_counts(&mut text, counts);
+    let counts = hour.map(|h| h.counts).unwrap_or_default();
+    file_counts(&mut text, &counts);
     match hour.and_then(|h| h.gap) {
         Some(GapKind::ChainBreak) => text.push_str("&#10;in a chain break: digests deleted"),
         Some(GapKind::Gap) => text.push_str("&#10;in a gap: no digests were written"),
@@ -827,12 +826,14 @@ fn hover(hour: Option<&Hour>, mark: Mark, at: DateTime<Utc>, outside_request: bo
 }
 
 /// Appends a line per kind: `digests: 1 modified, 23 intact`.
-fn file_counts(text: &mut String, counts: &std::collections::BTreeMap<(FileKind, Status), u32>) {
+fn file_counts(text: &mut String, counts: &timeline::FileCounts) {
     for (kind, name) in [(FileKind::Digest, "digests"), (FileKind::Log, "logs")] {
         let line: Vec<String> = Status::ALL
             .into_iter()
             .rev()
-            .filter_map(|s| counts.get(&(kind, s)).map(|n| format!("{n} {s}")))
+            .map(|s| (s, counts.get(kind, s)))
+            .filter(|&(_, n)| n > 0)
+            .map(|(s, n)| format!("{n} {s}"))
             .collect();
         if !line.is_empty() {
             let _ = write!(text, "&#10;{name}: {}", line.join(", "));

@@ -116,6 +116,36 @@ impl Mark {
     }
 }
 
+/// Files by kind and status: a fixed table rather than a map, since every hour of every row
+/// holds one (a month of 100 accounts' regions is 72,000 of them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FileCounts([[u32; Status::ALL.len()]; 2]);
+
+impl FileCounts {
+    pub fn add(&mut self, kind: FileKind, status: Status, n: u32) {
+        let slot = &mut self.0[kind as usize][status as usize];
+        *slot = slot.saturating_add(n);
+    }
+
+    /// How many files of this kind have this status; 0 when none.
+    pub fn get(&self, kind: FileKind, status: Status) -> u32 {
+        self.0[kind as usize][status as usize]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().flatten().all(|&n| n == 0)
+    }
+
+    /// Adds another table's counts to these.
+    pub fn absorb(&mut self, other: &FileCounts) {
+        for kind in [FileKind::Digest, FileKind::Log] {
+            for status in Status::ALL {
+                self.add(kind, status, other.get(kind, status));
+            }
+        }
+    }
+}
+
 /// One hour of one row: what a per-hour aggregate holds, and all the timeline needs of it.
 #[derive(Clone, Debug, Default)]
 pub struct Hour {
@@ -124,7 +154,7 @@ pub struct Hour {
     /// A digest's period overlaps the hour.
     covered: bool,
     /// How many files of each kind and status have their time in this hour.
-    pub counts: BTreeMap<(FileKind, Status), u32>,
+    pub counts: FileCounts,
     /// The worst gap kind overlapping the hour (a chain break is worse than a gap).
     pub gap: Option<GapKind>,
 }
@@ -249,7 +279,7 @@ impl Timeline {
                 return Ok(());
             };
             let hour = row.hours.entry(hour_of(time)).or_default();
-            *hour.counts.entry((file.kind, file.status)).or_insert(0) += 1;
+            hour.counts.add(file.kind, file.status, 1);
             hour.raise(Mark::of(file));
             // A digest speaks for the hour before its end time: logs delivered then.
             if file.kind == FileKind::Digest {
@@ -310,7 +340,7 @@ impl Row {
         let mut summary = Summary {
             worst: Mark::Intact,
             hours: BTreeMap::new(),
-            counts: BTreeMap::new(),
+            counts: FileCounts::default(),
             findings: Vec::new(),
         };
         let mut touched = 0;
@@ -318,9 +348,7 @@ impl Row {
             touched += 1;
             let mark = hour.mark();
             *summary.hours.entry(mark).or_insert(0) += 1;
-            for (&key, &n) in &hour.counts {
-                *summary.counts.entry(key).or_insert(0) += n;
-            }
+            summary.counts.absorb(&hour.counts);
             if mark > Mark::NotCovered {
                 summary.findings.push((h, mark));
             }
@@ -354,7 +382,7 @@ pub struct Summary {
     /// How many hours have each mark.
     pub hours: BTreeMap<Mark, i64>,
     /// Files by kind and status, over all the hours.
-    pub counts: BTreeMap<(FileKind, Status), u32>,
+    pub counts: FileCounts,
     /// Each hour worse than "not covered", oldest first.
     pub findings: Vec<(i64, Mark)>,
 }
@@ -656,6 +684,20 @@ mod tests {
     use chrono::TimeZone;
     use trailcheck_core::verdict::{ChainId, Gap};
 
+    #[test]
+    fn file_counts_keep_kinds_apart_add_up_and_saturate() {
+        let mut counts = FileCounts::default();
+        assert!(counts.is_empty());
+        counts.add(FileKind::Log, Status::Modified, 2);
+        assert_eq!(counts.get(FileKind::Log, Status::Modified), 2);
+        assert_eq!(counts.get(FileKind::Digest, Status::Modified), 0);
+        assert!(!counts.is_empty());
+        let mut total = FileCounts::default();
+        total.add(FileKind::Log, Status::Modified, u32::MAX - 1);
+        total.absorb(&counts);
+        assert_eq!(total.get(FileKind::Log, Status::Modified), u32::MAX);
+    }
+
     fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 1, h, m, s).unwrap()
     }
@@ -775,7 +817,7 @@ mod tests {
         );
         assert!(m[..3].iter().chain(&m[8..]).all(|&x| x == Mark::NotCovered));
         let hour = &t.rows[0].hours[&hour_of(at(2, 0, 0))];
-        assert_eq!(hour.counts[&(FileKind::Log, Status::Modified)], 1);
+        assert_eq!(hour.counts.get(FileKind::Log, Status::Modified), 1);
         assert_eq!(time_of(hour_of(at(2, 0, 0))), Some(at(2, 0, 0)));
     }
 
@@ -931,7 +973,7 @@ mod tests {
         assert_eq!(s.worst, Mark::Deleted);
         assert_eq!(s.hours[&Mark::Deleted], 1);
         assert_eq!(s.hours[&Mark::NotCovered], t.len() - 1);
-        assert_eq!(s.counts[&(FileKind::Log, Status::Deleted)], 1);
+        assert_eq!(s.counts.get(FileKind::Log, Status::Deleted), 1);
         assert!(t.rows[0].summary(&t, t.last + 1, t.last + 30).is_none());
     }
 
