@@ -129,6 +129,14 @@ pub struct ValidateArgs {
     /// when missing; one file per source, shard and --trail-arn; kept outside SOURCE.
     #[arg(long, value_name = "FILE")]
     pub checkpoint: Option<PathBuf>,
+    /// Only time window I (0 to M-1) of M: the range from --start-time (required) to
+    /// --end-time cut into M windows of whole hours, each run taking the digests that end in
+    /// its window, for a chain too long for one run; `merge` joins the windows, checking
+    /// each window's first digest links to the window before. auto/M takes I from
+    /// JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX; with --shard auto/N too, one index
+    /// i is shard i/M and window i%M, so an array of N*M jobs covers everything.
+    #[arg(long, value_name = "I/M")]
+    pub window: Option<String>,
     /// S3 sources: also list object versions. Each file says how often it was overwritten
     /// or deleted, and which version CloudTrail delivered; a deleted log whose delivered
     /// version is kept is "restorable"; the buckets' versioning and Object Lock settings
