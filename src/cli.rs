@@ -31,10 +31,12 @@ pub enum Command {
         trailcheck validate ./archive --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail --verbose\n  \
         trailcheck validate ./archive --start-time -7d --report case-42.html --report-json case-42.json\n  \
         trailcheck validate ./archive --format junit --fail-on modified,deleted > trailcheck.xml\n  \
-        trailcheck validate s3://aws-cloudtrail-logs-111122223333-5c9a1e07 --start-time -7d --profile audit")]
+        trailcheck validate s3://aws-cloudtrail-logs-111122223333-5c9a1e07 --start-time -7d --profile audit\n  \
+        trailcheck validate ./archive --start-time 2026-01-01 --end-time 2026-11-01 --window 2/4 --format json > window-2-of-4.json")]
     Validate(ValidateArgs),
-    /// Join the JSON results of the shards of one `--shard K/N` run into one result: the
-    /// same outcome, summary, JUnit and evidence report as one run over the whole archive.
+    /// Join the JSON results of the shards (`--shard K/N`) and time windows (`--window I/M`)
+    /// of one run into one result: the same outcome, summary, JUnit and evidence report as
+    /// one run over the whole archive and range, every chain checked across every window cut.
     #[command(after_help = "Example:\n  \
         trailcheck merge results/shard-*-of-8.json --format junit --report run.html --report-json run.json > run.xml")]
     Merge(MergeArgs),
