@@ -123,6 +123,7 @@ fn main() {
         jobs: 0,
         shard: None,
         checkpoint: None,
+        window: None,
     };
     let (plain_time, check_time, report) = best_of_alternating(
         || plain_pass(&paths),

@@ -5,6 +5,8 @@
 #   RESULTS  s3://RESULTS-BUCKET/PREFIX for this run's results: shard-K-of-N.json and .xml
 #   N        the number of shards; K comes from JOB_COMPLETION_INDEX or
 #            AWS_BATCH_JOB_ARRAY_INDEX (trailcheck's --shard auto/N)
+# For windows too, pass `--window auto/M --start-time T0 --end-time T1` as validate options
+# and run N*M jobs: job i is shard i/M, window i%M (the results keep job i's name).
 # The shard's exit code is trailcheck's (0 intact, 1 tampered, 3 unverifiable, 2 usage), so
 # the scheduler marks a tampered shard failed; the results are copied first either way.
 set -u

@@ -31,10 +31,12 @@ pub enum Command {
         trailcheck validate ./archive --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail --verbose\n  \
         trailcheck validate ./archive --start-time -7d --report case-42.html --report-json case-42.json\n  \
         trailcheck validate ./archive --format junit --fail-on modified,deleted > trailcheck.xml\n  \
-        trailcheck validate s3://aws-cloudtrail-logs-111122223333-5c9a1e07 --start-time -7d --profile audit")]
+        trailcheck validate s3://aws-cloudtrail-logs-111122223333-5c9a1e07 --start-time -7d --profile audit\n  \
+        trailcheck validate ./archive --start-time 2026-01-01 --end-time 2026-11-01 --window 2/4 --format json > window-2-of-4.json")]
     Validate(ValidateArgs),
-    /// Join the JSON results of the shards of one `--shard K/N` run into one result: the
-    /// same outcome, summary, JUnit and evidence report as one run over the whole archive.
+    /// Join the JSON results of the shards (`--shard K/N`) and time windows (`--window I/M`)
+    /// of one run into one result: the same outcome, summary, JUnit and evidence report as
+    /// one run over the whole archive and range, every chain checked across every window cut.
     #[command(after_help = "Example:\n  \
         trailcheck merge results/shard-*-of-8.json --format junit --report run.html --report-json run.json > run.xml")]
     Merge(MergeArgs),
@@ -129,6 +131,14 @@ pub struct ValidateArgs {
     /// when missing; one file per source, shard and --trail-arn; kept outside SOURCE.
     #[arg(long, value_name = "FILE")]
     pub checkpoint: Option<PathBuf>,
+    /// Only time window I (0 to M-1) of M: the range from --start-time (required) to
+    /// --end-time cut into M windows of whole hours, each run taking the digests that end in
+    /// its window, for a chain too long for one run; `merge` joins the windows, checking
+    /// each window's first digest links to the window before. auto/M takes I from
+    /// JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX; with --shard auto/N too, one index
+    /// i is shard i/M and window i%M, so an array of N*M jobs covers everything.
+    #[arg(long, value_name = "I/M")]
+    pub window: Option<String>,
     /// S3 sources: also list object versions. Each file says how often it was overwritten
     /// or deleted, and which version CloudTrail delivered; a deleted log whose delivered
     /// version is kept is "restorable"; the buckets' versioning and Object Lock settings

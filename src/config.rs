@@ -58,6 +58,7 @@ pub fn s3_plan(
             jobs,
             shard,
             checkpoint: None,
+            window: None,
         },
     ))
 }
@@ -92,12 +93,38 @@ pub fn parse_source(source: &Path) -> Result<Option<S3Location>, ConfigError> {
 impl ValidateConfig {
     /// Checks the arguments and loads the key files; `now` is the default end time.
     pub fn from_args(args: &ValidateArgs, now: DateTime<Utc>) -> Result<Self, ConfigError> {
+        let variable = |name: &str| std::env::var(name).ok();
+        let (range, window) = match args.window.as_deref() {
+            Some(text) => {
+                let (shard, index, count) =
+                    parse_split(args.range.shard.as_deref(), text, variable)?;
+                let range = RangeArgs {
+                    shard,
+                    ..args.range.clone()
+                };
+                (range, Some((index, count)))
+            }
+            None => (args.range.clone(), None),
+        };
         let Range {
             start,
             end,
             trail,
             shard,
-        } = Range::from_args(&args.range, now)?;
+        } = Range::from_args(&range, now)?;
+        let window = window
+            .map(|(index, count)| window_of(index, count, start, end))
+            .transpose()?;
+        if window.is_some() && args.checkpoint.is_some() {
+            return Err(ConfigError::Option {
+                option: "--window",
+                why: "--window and --checkpoint do not go together: a checkpoint already makes \
+                      each run start where the last one proved, so validate the range whole \
+                      with --checkpoint, or cut it with --window and join the windows with \
+                      merge"
+                    .to_owned(),
+            });
+        }
         let fail_on = parse_statuses(&args.output.fail_on)?;
         let s3 = parse_source(&args.path)?;
         let jobs = jobs(args.jobs, if s3.is_some() { S3_JOBS } else { 0 })?;
@@ -135,13 +162,20 @@ impl ValidateConfig {
             keys,
             keys_online,
             pins,
-            settings: Settings {
-                start,
-                end,
-                trail,
-                jobs,
-                shard,
-                checkpoint: None,
+            settings: {
+                let settings = Settings {
+                    start,
+                    end,
+                    trail,
+                    jobs,
+                    shard,
+                    checkpoint: None,
+                    window: None,
+                };
+                match window {
+                    Some(window) => settings.in_window(window),
+                    None => settings,
+                }
             },
             fail_on,
         })
@@ -291,6 +325,100 @@ pub fn parse_shard(
         ))
     })?;
     Ok(Shard { index, count })
+}
+
+/// `--window I/M` or `auto/M` beside `--shard` as given: the shard text to parse as ever,
+/// and the window's index and count. With both auto, the one job-array index `i` is shard
+/// `i / M` and window `i % M`, so an array of `N * M` jobs covers every shard and window.
+pub fn parse_split(
+    shard: Option<&str>,
+    window: &str,
+    variable: impl Fn(&str) -> Option<String>,
+) -> Result<(Option<String>, u32, u32), ConfigError> {
+    let bad = |why: String| ConfigError::Option {
+        option: "--window",
+        why,
+    };
+    let (index, count) = window
+        .split_once('/')
+        .ok_or_else(|| bad(format!("'{window}' is not I/M or auto/M")))?;
+    let max = trailcheck_core::window::MAX_WINDOWS;
+    let count: u32 = count
+        .parse()
+        .ok()
+        .filter(|m| (1..=max).contains(m))
+        .ok_or_else(|| bad(format!("'{count}' is not a window count from 1 to {max}")))?;
+    if index != "auto" {
+        let index: u32 = index.parse().ok().filter(|i| *i < count).ok_or_else(|| {
+            bad(format!(
+                "window index '{index}' is not from 0 to {}",
+                count - 1
+            ))
+        })?;
+        return Ok((shard.map(str::to_owned), index, count));
+    }
+    let found = SHARD_INDEX_VARIABLES
+        .iter()
+        .find_map(|name| variable(name).map(|v| (v.trim().to_owned(), *name)));
+    let Some((value, name)) = found else {
+        return Err(bad(format!(
+            "auto needs {} (Kubernetes Indexed Job) or {} (AWS Batch array job) set",
+            SHARD_INDEX_VARIABLES[0], SHARD_INDEX_VARIABLES[1]
+        )));
+    };
+    let shards = match shard.and_then(|s| s.strip_prefix("auto/")) {
+        // Both auto: parse the shard count here, the index is shared.
+        Some(n) => Some(
+            n.parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_SHARDS).contains(n))
+                .ok_or_else(|| ConfigError::Option {
+                    option: "--shard",
+                    why: format!("'{n}' is not a shard count from 1 to {MAX_SHARDS}"),
+                })?,
+        ),
+        None => None,
+    };
+    let jobs = u64::from(count) * u64::from(shards.unwrap_or(1));
+    let i: u64 = value.parse().ok().filter(|i| *i < jobs).ok_or_else(|| {
+        bad(format!(
+            "job index '{value}' ({name}) is not from 0 to {}{}",
+            jobs - 1,
+            match shards {
+                Some(n) =>
+                    format!(": --shard auto/{n} with --window auto/{count} takes {jobs} jobs"),
+                None => String::new(),
+            }
+        ))
+    })?;
+    let window_index = u32::try_from(i % u64::from(count)).unwrap_or(0);
+    let shard = match shards {
+        Some(n) => Some(format!("{}/{n}", i / u64::from(count))),
+        None => shard.map(str::to_owned),
+    };
+    Ok((shard, window_index, count))
+}
+
+/// Window `index` of `count` of the range: a start is needed, for every window's run to
+/// cut the same range.
+fn window_of(
+    index: u32,
+    count: u32,
+    start: Option<DateTime<Utc>>,
+    end: DateTime<Utc>,
+) -> Result<trailcheck_core::window::Window, ConfigError> {
+    let bad = |why: String| ConfigError::Option {
+        option: "--window",
+        why,
+    };
+    let start = start.ok_or_else(|| {
+        bad(
+            "windows cut the range from --start-time to --end-time: give an absolute \
+             --start-time (and --end-time), the same to every window's run"
+                .to_owned(),
+        )
+    })?;
+    trailcheck_core::window::Window::new(index, count, start, end).map_err(bad)
 }
 
 /// `--start-time` and `--end-time` (default: now), checked to be in order.

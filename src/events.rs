@@ -222,6 +222,7 @@ pub fn source_config(source: &EventSourceArgs) -> Result<ValidateConfig, ConfigE
         report: None,
         report_json: None,
         checkpoint: None,
+        window: None,
         versions: false,
         aws: source.aws.clone(),
     };

@@ -107,5 +107,6 @@ fn merged(
         });
     }
     let trail = trail.and_then(|(t, _)| t);
-    Ok((merge::join(parts)?, trail))
+    let selected = trail.is_some();
+    Ok((merge::join_selected(parts, selected)?, trail))
 }

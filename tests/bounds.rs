@@ -43,6 +43,7 @@ fn validate_mirror(trail: &Trail, bucket: &str) -> Report {
         jobs: 2,
         shard: None,
         checkpoint: None,
+        window: None,
     };
     engine::validate(&store, &keys, &settings).expect("validation runs")
 }

@@ -449,6 +449,7 @@ fn the_engine_reports_every_file_it_reads_and_the_bytes() {
         jobs: 2,
         shard: None,
         checkpoint: None,
+        window: None,
     };
     let counter = Counter::default();
     let report = trailcheck_core::engine::validate_observed(&store, &keys, &settings, &counter)

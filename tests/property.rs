@@ -388,6 +388,7 @@ fn validate(trail: &Trail) -> Report {
         jobs: 2,
         shard: None,
         checkpoint: None,
+        window: None,
     };
     engine::validate(&store, &keys, &settings).expect("validation runs")
 }

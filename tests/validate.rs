@@ -684,6 +684,7 @@ fn a_run_that_reads_records_judges_as_validate_does_and_hands_over_exactly_the_h
         jobs: 2,
         shard: None,
         checkpoint: None,
+        window: None,
     };
     let sink = Collected::default();
     let read =

@@ -101,6 +101,7 @@ impl Trail {
             jobs: 2,
             shard: None,
             checkpoint: None,
+            window: None,
         };
         adjust(&mut settings);
         engine::validate(&store, &keys, &settings).expect("validation runs")

@@ -32,3 +32,4 @@ pub mod signature;
 pub mod store;
 pub mod time;
 pub mod verdict;
+pub mod window;

@@ -759,6 +759,11 @@ pub struct Report {
     pub shard: Option<Shard>,
     /// Per chain, the newest digest the run proved intact: what `--checkpoint` records.
     pub heads: BTreeMap<ChainId, crate::checkpoint::Anchor>,
+    /// The part of the range this run judged (`--window I/M`); `None` for all of it.
+    pub window: Option<crate::window::Window>,
+    /// With `--window`: per chain, its oldest digest in the window and the predecessor it
+    /// names, for `merge` to check against the window before.
+    pub oldest: BTreeMap<ChainId, crate::window::Oldest>,
     /// The checkpoint the run started from, when it had one; a merged run lists each
     /// shard's.
     pub checkpoints: Vec<CheckpointUse>,

@@ -61,6 +61,100 @@ struct Document<'a> {
     /// With `--checkpoint FILE`: the file the run started from and its SHA-256.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     checkpoints: Vec<CheckpointJson<'a>>,
+    /// With `--window I/M`: which part of the range this run judged, and per chain what
+    /// `merge` joins it to the windows beside it with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    window: Option<WindowJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct WindowJson<'a> {
+    index: u32,
+    count: u32,
+    /// The whole range the windows cut.
+    start: String,
+    end: String,
+    chains: Vec<WindowChainJson<'a>>,
+}
+
+/// One chain's ends in a window: its oldest digest and the predecessor it names, and its
+/// newest digest proven intact.
+#[derive(Serialize)]
+struct WindowChainJson<'a> {
+    chain: usize,
+    oldest: Option<OldestJson<'a>>,
+    newest_proven: Option<NewestJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct OldestJson<'a> {
+    bucket: &'a str,
+    key: &'a str,
+    start: String,
+    end: String,
+    proven: bool,
+    previous: Option<ClaimedJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct ClaimedJson<'a> {
+    bucket: &'a str,
+    key: &'a str,
+    hash: &'a str,
+    signature: &'a str,
+}
+
+#[derive(Serialize)]
+struct NewestJson<'a> {
+    bucket: &'a str,
+    key: &'a str,
+    end: String,
+    sha256: String,
+    signature: &'a str,
+    fingerprint: &'a str,
+}
+
+impl<'a> WindowJson<'a> {
+    fn new(report: &'a Report, chain_index: &HashMap<&ChainId, usize>) -> Option<Self> {
+        let window = report.window?;
+        let chains = (report.chains.iter())
+            .filter_map(|chain| {
+                let oldest = report.oldest.get(chain).map(|o| OldestJson {
+                    bucket: &o.bucket,
+                    key: &o.key,
+                    start: time::display(o.start),
+                    end: time::display(o.end),
+                    proven: o.proven,
+                    previous: o.previous.as_ref().map(|p| ClaimedJson {
+                        bucket: &p.bucket,
+                        key: &p.key,
+                        hash: &p.hash,
+                        signature: &p.signature,
+                    }),
+                });
+                let newest_proven = report.heads.get(chain).map(|h| NewestJson {
+                    bucket: &h.bucket,
+                    key: &h.key,
+                    end: time::display(h.end),
+                    sha256: h.sha256.to_hex(),
+                    signature: &h.signature,
+                    fingerprint: &h.fingerprint,
+                });
+                Some(WindowChainJson {
+                    chain: *chain_index.get(chain)?,
+                    oldest,
+                    newest_proven,
+                })
+            })
+            .collect();
+        Some(Self {
+            index: window.index,
+            count: window.count,
+            start: time::display(window.start),
+            end: time::display(window.end),
+            chains,
+        })
+    }
 }
 
 /// `files[]`, written as the report's files are read (from a spool, for a streamed run), so
@@ -129,6 +223,7 @@ impl<'a> Document<'a> {
             }),
             outcome: outcome_name(report.outcome(&opts.fail_on)),
             chains: &report.chains,
+            window: WindowJson::new(report, &chain_index),
             files: Files {
                 report,
                 chain_index,

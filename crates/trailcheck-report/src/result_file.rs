@@ -5,6 +5,7 @@
 //! ([`Cause::recorded`]), and a document written by another version or schema is refused.
 //! Nothing here proves a verdict again: a merged report is as good as the shard runs were.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -17,6 +18,7 @@ use trailcheck_core::verdict::{
     BucketProtection, Cause, ChainId, CheckpointUse, FileKind, FileVerdict, Gap, GapKind, History,
     KeyTrust, KeyUse, ObjectVersion, Report, Shard, Status, Trust,
 };
+use trailcheck_core::window::{Claimed, Oldest, Window};
 
 /// One result file as read: the report, and what the document says beside it.
 #[derive(Debug)]
@@ -71,6 +73,13 @@ pub fn parse(bytes: &[u8]) -> Result<ResultFile, String> {
         }),
         None => None,
     };
+    let (window, oldest, heads) = match doc.window {
+        Some(w) => {
+            let (window, oldest, heads) = w.read(&chains).map_err(|e| format!("window: {e}"))?;
+            (Some(window), oldest, heads)
+        }
+        None => Default::default(),
+    };
     let report = Report {
         source: doc.source,
         requested_start: time(doc.requested.start.as_deref())
@@ -95,7 +104,9 @@ pub fn parse(bytes: &[u8]) -> Result<ResultFile, String> {
             .map(BucketIn::into_protection)
             .collect(),
         shard,
-        heads: Default::default(),
+        heads,
+        window,
+        oldest,
         checkpoints: (doc.checkpoints.into_iter().enumerate())
             .map(|(i, c)| {
                 Ok(CheckpointUse {
@@ -165,6 +176,110 @@ struct DocumentIn {
     shard: Option<ShardIn>,
     #[serde(default)]
     checkpoints: Vec<CheckpointIn>,
+    window: Option<WindowIn>,
+}
+
+#[derive(Deserialize)]
+struct WindowIn {
+    index: u32,
+    count: u32,
+    start: String,
+    end: String,
+    chains: Vec<WindowChainIn>,
+}
+
+#[derive(Deserialize)]
+struct WindowChainIn {
+    chain: usize,
+    oldest: Option<OldestIn>,
+    newest_proven: Option<NewestIn>,
+}
+
+#[derive(Deserialize)]
+struct OldestIn {
+    bucket: String,
+    key: String,
+    start: String,
+    end: String,
+    proven: bool,
+    previous: Option<ClaimedIn>,
+}
+
+#[derive(Deserialize)]
+struct ClaimedIn {
+    bucket: String,
+    key: String,
+    hash: String,
+    signature: String,
+}
+
+#[derive(Deserialize)]
+struct NewestIn {
+    bucket: String,
+    key: String,
+    end: String,
+    sha256: String,
+    signature: String,
+    fingerprint: String,
+}
+
+/// A window result's window and, per chain, its oldest digest and newest proven one.
+type WindowParts = (
+    Window,
+    BTreeMap<ChainId, Oldest>,
+    BTreeMap<ChainId, trailcheck_core::checkpoint::Anchor>,
+);
+
+impl WindowIn {
+    fn read(self, chains: &[Arc<ChainId>]) -> Result<WindowParts, String> {
+        let window = Window::new(
+            self.index,
+            self.count,
+            required_time(Some(&self.start))?,
+            required_time(Some(&self.end))?,
+        )?;
+        let (mut oldest, mut heads) = (BTreeMap::new(), BTreeMap::new());
+        for (i, entry) in self.chains.into_iter().enumerate() {
+            let at = |e: String| format!("window.chains[{i}]: {e}");
+            let chain = (**chains
+                .get(entry.chain)
+                .ok_or_else(|| at(format!("chain {} is not in chains[]", entry.chain)))?)
+            .clone();
+            if let Some(o) = entry.oldest {
+                let value = Oldest {
+                    start: required_time(Some(&o.start)).map_err(at)?,
+                    end: required_time(Some(&o.end)).map_err(at)?,
+                    bucket: o.bucket,
+                    key: o.key,
+                    proven: o.proven,
+                    previous: o.previous.map(|p| Claimed {
+                        bucket: p.bucket,
+                        key: p.key,
+                        hash: p.hash,
+                        signature: p.signature,
+                    }),
+                };
+                if oldest.insert(chain.clone(), value).is_some() {
+                    return Err(at("a chain named twice".to_owned()));
+                }
+            }
+            if let Some(h) = entry.newest_proven {
+                let value = trailcheck_core::checkpoint::Anchor {
+                    end: required_time(Some(&h.end)).map_err(at)?,
+                    sha256: Sha256::from_hex(&h.sha256)
+                        .ok_or_else(|| at(format!("'{}' is not a SHA-256", h.sha256)))?,
+                    bucket: h.bucket,
+                    key: h.key,
+                    signature: h.signature,
+                    fingerprint: h.fingerprint,
+                };
+                if heads.insert(chain, value).is_some() {
+                    return Err(at("a chain named twice".to_owned()));
+                }
+            }
+        }
+        Ok((window, oldest, heads))
+    }
 }
 
 #[derive(Deserialize)]

@@ -20,6 +20,7 @@ use crate::objectkey::{self, Folder, ObjectName};
 use crate::signature::Verified;
 use crate::store::FetchError;
 use crate::verdict::{Cause, ChainId, FileKind, FileVerdict, Gap, GapKind, Status};
+use crate::window::{Claimed, Oldest};
 
 use super::coverage::DELIVERY_SLACK;
 use super::judge::{DigestRef, SuccessorClaim, judge};
@@ -48,6 +49,9 @@ pub struct Span {
     pub end: DateTime<Utc>,
     pub kind: SpanKind,
     pub backfill: bool,
+    /// For a digest's span, the digest's time as the range selects it (its name's end):
+    /// where a window's join falls.
+    pub selected_at: Option<DateTime<Utc>>,
 }
 
 /// A log a digest lists, to be fetched and hashed.
@@ -105,6 +109,14 @@ pub struct Scope<'a> {
     /// The chain's newest digest an earlier run proved intact (`--checkpoint`): judged again,
     /// but its logs not read again, and the walk goes no further back than it.
     pub anchor: Option<&'a Anchor>,
+    /// `--window`, all but the last window: digests at or after this belong to the next
+    /// window. They are walked, so the window's newest digests are judged with their
+    /// successors' records and its last logs classified with their coverage, as in a whole
+    /// run, but their own verdicts and logs are the next window's.
+    pub window_end: Option<DateTime<Utc>>,
+    /// `--window`, all but the first: a predecessor older than `from` lies in the window
+    /// before, which judges it; the walk stops there as at a range's start.
+    pub closed_start: bool,
 }
 
 /// Everything one chain contributes to the report.
@@ -120,6 +132,11 @@ pub struct ChainOutcome {
     pub verified_periods: Vec<(DateTime<Utc>, DateTime<Utc>)>,
     /// The newest digest proven intact, as a checkpoint records it.
     pub newest_proven: Option<Anchor>,
+    /// The logs the next window's digests list (`Scope::window_end`): not judged here, and
+    /// not unlisted either.
+    pub next_window_logs: Vec<(String, String)>,
+    /// The oldest digest judged with its content read, and the predecessor it names.
+    pub oldest: Option<Oldest>,
 }
 
 /// Walks every digest of one chain.
@@ -157,6 +174,8 @@ struct Walker<'a> {
     range_start: DateTime<Utc>,
     open_start: Option<&'a LogsPresent>,
     anchor: Option<&'a Anchor>,
+    window_end: Option<DateTime<Utc>>,
+    closed_start: bool,
     lookup: &'a dyn Lookup,
     out: ChainOutcome,
     /// Original locations of moved digests already reported deleted.
@@ -182,6 +201,8 @@ impl<'a> Walker<'a> {
             range_start: scope.from,
             open_start: scope.open_start,
             anchor: scope.anchor,
+            window_end: scope.window_end,
+            closed_start: scope.closed_start,
             lookup,
             out: ChainOutcome::default(),
             moved_away: HashSet::new(),
@@ -242,6 +263,11 @@ impl<'a> Walker<'a> {
                 return;
             }
             match self.locate(&previous) {
+                Located::At(next) if self.before_window(next) => {
+                    // Not to be judged as a segment of its own either.
+                    self.visited[next] = true;
+                    return;
+                }
                 Located::At(next) if !self.visited[next] => {
                     claim = Some(SuccessorClaim {
                         signature: previous.signature,
@@ -307,6 +333,19 @@ impl<'a> Walker<'a> {
                 Located::At(self.add(unreadable))
             }
         }
+    }
+
+    /// A digest of the window before this one's (`Scope::closed_start`): judged there.
+    fn before_window(&self, index: usize) -> bool {
+        self.closed_start
+            && (self.digests[index].time()).is_some_and(|time| time < self.range_start)
+    }
+
+    /// A digest of the next window (`Scope::window_end`): read here only for what it says
+    /// of this window's digests and logs.
+    fn in_next_window(&self, time: Option<DateTime<Utc>>) -> bool {
+        self.window_end
+            .is_some_and(|end| time.is_some_and(|time| time >= end))
     }
 
     fn is_anchor(&self, index: usize) -> bool {
@@ -393,17 +432,32 @@ impl<'a> Walker<'a> {
     ) -> Option<Verified<DigestRef>> {
         let digest = &self.digests[index];
         let judgement = judge(digest, claim, self.keys);
-        let mut verdict = self.digest_verdict(digest, judgement.cause.clone());
-        verdict.expected_sha256 = judgement.expected_sha256;
-        verdict.actual_sha256 = digest.content().map(|c| c.sha256);
-        verdict.signed_by = digest.content().map(|c| c.digest.fingerprint.clone());
-        self.out.verdicts.push(verdict);
         let proof = judgement.verified.as_ref().map(|verified| {
             verified.map(|_| DigestRef {
                 bucket: digest.bucket.clone(),
                 key: digest.key.clone(),
             })
         });
+        let next_window = self.in_next_window(digest.time());
+        if next_window {
+            // The next window's: its coverage counts here, its verdict and logs there.
+            if let Some(content) = digest.content() {
+                (self.out.next_window_logs).extend(
+                    content
+                        .digest
+                        .log_files
+                        .iter()
+                        .map(|log| (log.bucket.clone(), log.key.clone())),
+                );
+                self.push_digest_span(index, proof.is_some());
+            }
+            return proof;
+        }
+        let mut verdict = self.digest_verdict(digest, judgement.cause.clone());
+        verdict.expected_sha256 = judgement.expected_sha256;
+        verdict.actual_sha256 = digest.content().map(|c| c.sha256);
+        verdict.signed_by = digest.content().map(|c| c.digest.fingerprint.clone());
+        self.out.verdicts.push(verdict);
         if let Some(verified) = &judgement.verified {
             self.out.keys_used.push(verified.fingerprint().to_owned());
             let d = verified.value();
@@ -429,22 +483,12 @@ impl<'a> Walker<'a> {
         let anchor = self
             .anchor
             .is_some_and(|a| a.bucket == digest.bucket && a.key == digest.key);
-        if let Some(content) = digest.content().filter(|_| !anchor) {
+        if digest.content().is_some() && !anchor {
             let listing = Arc::new(match &proof {
                 Some(proof) => Listing::Proven(proof.clone()),
                 None => Listing::Unproven(digest.key.clone()),
             });
-            if let Some(folder) = folder_of(digest) {
-                self.out.spans.push(Span {
-                    folder,
-                    start: content.digest.start,
-                    end: content.digest.end,
-                    kind: SpanKind::Digest {
-                        authentic: proof.is_some(),
-                    },
-                    backfill: self.id.backfill,
-                });
-            }
+            self.push_digest_span(index, proof.is_some());
             // The digest's list is read here only: its entries move into the tasks rather
             // than being copied beside it.
             let log_files = self.digests[index].take_log_files();
@@ -459,11 +503,52 @@ impl<'a> Walker<'a> {
                     backfill: self.id.backfill,
                 }));
         }
+        self.note_oldest(index, proof.is_some());
         let vouched_for = proof.is_some() || claim.is_some_and(|c| c.vouched.is_some());
         if vouched_for {
             self.note_moved_away(index);
         }
         proof
+    }
+
+    /// The period a digest's log list covers, for the logs no digest lists.
+    fn push_digest_span(&mut self, index: usize, authentic: bool) {
+        let digest = &self.digests[index];
+        let (Some(content), Some(folder)) = (digest.content(), folder_of(digest)) else {
+            return;
+        };
+        self.out.spans.push(Span {
+            folder,
+            start: content.digest.start,
+            end: content.digest.end,
+            kind: SpanKind::Digest { authentic },
+            backfill: self.id.backfill,
+            selected_at: digest.time(),
+        });
+    }
+
+    /// Keeps the oldest digest judged whose content was read, with what it names before it.
+    fn note_oldest(&mut self, index: usize, proven: bool) {
+        let digest = &self.digests[index];
+        let (Some(content), Some(end)) = (digest.content(), digest.time()) else {
+            return;
+        };
+        if self.out.oldest.as_ref().is_some_and(|o| o.end <= end) {
+            return;
+        }
+        self.out.oldest = Some(Oldest {
+            bucket: digest.bucket.clone(),
+            key: digest.key.clone(),
+            end,
+            start: content.digest.start,
+            proven,
+            previous: content.digest.previous.as_ref().map(|p| Claimed {
+                bucket: p.bucket.clone(),
+                key: p.key.clone(),
+                hash: p.hash.clone(),
+                signature: p.signature.clone(),
+            }),
+        });
     }
 
     /// A digest found away from the location it records (proven, by its own signature or
@@ -622,13 +707,27 @@ impl<'a> Walker<'a> {
         verdict.region = Some(self.id.region.clone());
         verdict.backfill = self.id.backfill;
         verdict.chain = Some(Arc::clone(&self.shared_id));
-        self.out.verdicts.push(verdict);
-
         let from = match (from, self.newest_unvisited(Some(named_time))) {
             (Some(from), _) => from,
             (None, Some(older)) => end_of(&self.digests[older]),
             (None, None) => named_time - Duration::hours(1),
         };
+        if self.in_next_window(Some(named_time)) {
+            // Named by a digest of the next window, and of it: that window reports it. Its
+            // period still counts here as a break, for the logs of this window.
+            if let Some(folder) = folder_of(&self.digests[current]) {
+                self.out.spans.push(Span {
+                    folder,
+                    start: from,
+                    end: start,
+                    kind: SpanKind::Break,
+                    backfill: self.id.backfill,
+                    selected_at: None,
+                });
+            }
+            return;
+        }
+        self.out.verdicts.push(verdict);
         let hours = (start - from).num_seconds() as f64 / 3600.0;
         let missing = hours.round().clamp(1.0, f64::from(u32::MAX)) as u32;
         self.push_hole(current, GapKind::ChainBreak, from, start, Some(missing));
@@ -662,6 +761,7 @@ impl<'a> Walker<'a> {
                     GapKind::ChainBreak | GapKind::OpenStart => SpanKind::Break,
                 },
                 backfill: self.id.backfill,
+                selected_at: None,
             });
         }
     }
@@ -742,6 +842,8 @@ mod tests {
             from,
             open_start,
             anchor: None,
+            window_end: None,
+            closed_start: false,
         };
         walk(&chain_id(), digests, &testkit::good_ring(), scope, &lookup)
     }

@@ -128,6 +128,7 @@ mod tests {
             end: to,
             kind,
             backfill: false,
+            selected_at: None,
         }
     }
 

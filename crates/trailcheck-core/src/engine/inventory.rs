@@ -577,6 +577,7 @@ mod tests {
             jobs: 1,
             shard: None,
             checkpoint: None,
+            window: None,
         }
     }
 

@@ -31,6 +31,7 @@ use crate::objectkey::{self, DigestName, LogKind, ObjectName};
 use crate::store::{FetchError, Store};
 pub use crate::verdict::Shard;
 use crate::verdict::{Cause, ChainId, FileKind, FileVerdict, Gap, KeyUse, Report};
+pub use crate::window::Window;
 
 pub use layout::open_local;
 
@@ -105,9 +106,31 @@ pub struct Settings {
     pub shard: Option<Shard>,
     /// Where each chain was proven up to by an earlier run (`--checkpoint`).
     pub checkpoint: Option<Arc<Checkpoint>>,
+    /// Only this time window of the range (`--window I/M`): `start` and `end` are then the
+    /// window's own, set by [`Settings::in_window`].
+    pub window: Option<Window>,
 }
 
 impl Settings {
+    /// These settings narrowed to `window` of the range `[window.start, window.end]`.
+    pub fn in_window(mut self, window: Window) -> Self {
+        self.start = Some(window.from());
+        self.end = window.to();
+        self.window = Some(window);
+        self
+    }
+
+    /// Digests ending at or after this belong to the next window: they are read, as a whole
+    /// run reads the hour after its end, only to see across the join.
+    pub fn window_end(&self) -> Option<DateTime<Utc>> {
+        self.window.and_then(|w| w.exclusive_end())
+    }
+
+    /// The run's start is a window's, with a window before it: nothing older is judged here.
+    fn window_after_another(&self) -> bool {
+        self.window.is_some_and(|w| !w.is_first())
+    }
+
     /// The chain's anchor in the checkpoint, if it has one.
     pub fn anchor(&self, chain: &ChainId) -> Option<&Anchor> {
         self.checkpoint.as_deref()?.anchor(chain)
@@ -417,6 +440,8 @@ fn walk_anchor_only(
         from: settings.end,
         open_start: None,
         anchor: Some(anchor),
+        window_end: None,
+        closed_start: false,
     };
     chain::walk(chain, Vec::new(), keys, scope, lookup)
 }
@@ -478,6 +503,9 @@ struct Judged {
     verified: Option<(DateTime<Utc>, DateTime<Utc>)>,
     oldest_digest: Option<DateTime<Utc>>,
     walked: Vec<ChainId>,
+    /// `--window`: the logs the next window's digests list, and each chain's oldest digest.
+    next_window_logs: Vec<(String, String)>,
+    oldest: BTreeMap<ChainId, crate::window::Oldest>,
 }
 
 impl Judged {
@@ -485,6 +513,10 @@ impl Judged {
         if let Some(head) = outcome.newest_proven {
             self.heads.insert(chain.clone(), head);
         }
+        if let Some(oldest) = outcome.oldest {
+            self.oldest.insert(chain.clone(), oldest);
+        }
+        self.next_window_logs.extend(outcome.next_window_logs);
         self.files.extend(outcome.verdicts);
         self.gaps.extend(outcome.gaps);
         for (start, end) in outcome.verified_periods {
@@ -531,6 +563,8 @@ fn judge_place(
                 open_start: (settings.start.is_none() && anchor.is_none())
                     .then_some(&inventory.logs),
                 anchor,
+                window_end: settings.window_end(),
+                closed_start: settings.window_after_another(),
             };
             let outcome = chain::walk(&id, digests, keys, scope, &lookup);
             (id, outcome)
@@ -571,7 +605,13 @@ fn judge_place(
     judged.chains.dedup();
 
     let tasks = dedupe(tasks);
-    let listed: HashSet<Location> = tasks.iter().map(LogTask::location).collect();
+    let mut listed: HashSet<Location> = tasks.iter().map(LogTask::location).collect();
+    listed.extend(
+        judged
+            .next_window_logs
+            .iter()
+            .map(|(b, k)| (b.as_str(), k.as_str())),
+    );
     // Looking a log up builds its owned key: done only when something was prefetched.
     let prefetched_of = |location: Location<'_>| match prefetched.is_empty() {
         true => None,
@@ -665,6 +705,7 @@ impl Totals {
                 requested_end: Some(settings.end),
                 open_start: settings.start.is_none(),
                 shard: settings.shard,
+                window: settings.window,
                 ..Report::default()
             },
             walked: BTreeSet::new(),
@@ -687,6 +728,9 @@ impl Totals {
         report.gaps.extend(judged.gaps);
         report.chains.extend(judged.chains);
         report.heads.extend(judged.heads);
+        if report.window.is_some() {
+            report.oldest.extend(judged.oldest);
+        }
         self.walked.extend(judged.walked);
         for (fingerprint, count) in judged.key_counts {
             *self.key_counts.entry(fingerprint).or_default() += count;
@@ -918,21 +962,40 @@ fn unlisted_logs(
     settings: &Settings,
 ) -> Vec<FileVerdict> {
     let end = settings.end;
+    // A window before the last is never the end of a live chain: what comes after it is the
+    // next window's.
+    let live_end = match settings.window_end() {
+        Some(_) => DateTime::<Utc>::MAX_UTC,
+        None => end,
+    };
     let mut verdicts = Vec::new();
     let covered_folders: BTreeSet<&FolderId> = spans.iter().map(|s| &s.folder).collect();
     let digested_kinds = digested_kinds(listed);
     for (folder, kind, logs) in inventory.all_logs() {
-        if !covered_folders.contains(folder) && settings.trail.is_some() {
+        // A window holding no digest of a folder still judges its logs: the trail's digests
+        // may lie in the other windows (`merge` drops a folder none of them covers).
+        if !covered_folders.contains(folder)
+            && settings.trail.is_some()
+            && settings.window.is_none()
+        {
             continue;
         }
         let digested = kind == LogKind::Events || digested_kinds.contains(&(folder.clone(), kind));
-        let coverage = FolderCoverage::new(spans.iter().filter(|s| &s.folder == folder));
-        let from = (settings.folder_start(&folder.1.account, &folder.1.region))
-            .map(|start| logs_from(&coverage, start));
+        let folder_spans = || spans.iter().filter(|s| &s.folder == folder);
+        let coverage = FolderCoverage::new(folder_spans());
+        let from = match settings.window_after_another() {
+            true => settings.start.map(|cut| window_cut(folder_spans(), cut)),
+            false => (settings.folder_start(&folder.1.account, &folder.1.region))
+                .map(|start| logs_from(&coverage, start)),
+        };
+        let to = settings
+            .window_end()
+            .map(|cut| window_cut(folder_spans(), cut));
         for (key, delivered) in logs {
             let (bucket, f) = folder;
             if listed.contains(&(bucket.as_str(), key.as_str()))
                 || from.is_some_and(|from| *delivered < from)
+                || to.is_some_and(|to| *delivered >= to)
                 || *delivered > end
             {
                 continue;
@@ -940,7 +1003,7 @@ fn unlisted_logs(
             let cause = if !digested {
                 Cause::KindNotDigested(kind.dir().to_owned())
             } else if covered_folders.contains(folder) {
-                coverage.classify(*delivered, end)
+                coverage.classify(*delivered, live_end)
             } else {
                 Cause::NoDigests
             };
@@ -1003,6 +1066,19 @@ fn assign_chains(files: &mut [FileVerdict], chains: &[ChainId]) {
             None => only_chain(file.account.as_deref(), file.region.as_deref()),
         };
     }
+}
+
+/// Where the unlisted logs of one folder pass from one window to the next, at the window
+/// cut `cut`: the start of the oldest period a digest of the next window's first hour covers
+/// (the first digest after the cut covers logs from up to an hour before it), or the cut.
+/// Both windows read those digests (the earlier one as its hour after), so both find the
+/// same point, and each log falls on one side of it.
+fn window_cut<'a>(spans: impl Iterator<Item = &'a Span>, cut: DateTime<Utc>) -> DateTime<Utc> {
+    spans
+        .filter(|s| !s.backfill && matches!(s.kind, chain::SpanKind::Digest { .. }))
+        .filter(|s| (s.selected_at).is_some_and(|t| cut <= t && t < cut + SPILL_OVER))
+        .map(|s| s.start)
+        .fold(cut, DateTime::min)
 }
 
 /// The earliest delivery time in range for a given start. The start is a digest *end* time,
