@@ -9,6 +9,7 @@ mod events;
 mod exit;
 mod keys;
 mod lake;
+mod memory;
 mod merge;
 mod progress;
 mod restore_plan;

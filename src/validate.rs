@@ -133,6 +133,7 @@ fn spooled(
     let mut spool = Spool::new().map_err(output)?;
     let mut report = validate(&mut spool)?;
     report.kept = Some(spool.finish().map_err(output)?);
+    crate::memory::release_freed();
     Ok(report)
 }
 

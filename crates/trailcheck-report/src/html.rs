@@ -807,7 +807,7 @@ fn timeline_line(
 /// A cell's hover text: the hour, its mark, and what it holds, one fact a line.
 fn hover(hour: Option<&Hour>, mark: Mark, at: DateTime<Utc>, outside_request: bool) -> String {
     let mut text = format!("{} UTC: {}", at.format("%Y-%m-%d %H:00"), mark.label());
-    let counts = hour.map(|h| h.counts).unwrap_or_default();
+    let counts = hour.map(Hour::counts).unwrap_or_default();
     file_counts(&mut text, &counts);
     match hour.and_then(|h| h.gap) {
         Some(GapKind::ChainBreak) => text.push_str("&#10;in a chain break: digests deleted"),
