@@ -29,4 +29,5 @@ fn manifests_are_valid_and_their_shard_commands_judge_every_file_once() {
         assert!(stdout.contains(scheduler), "{stdout}");
     }
     assert!(stdout.contains("judged once each"), "{stdout}");
+    assert!(stdout.contains("shards from their checkpoints"), "{stdout}");
 }

@@ -13,9 +13,12 @@ Usage: check.py TRAILCHECK WORKDIR
   index with JOB_COMPLETION_INDEX (Kubernetes) or AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch) set,
   against a simulated trail on disk instead of S3, with an `aws` on PATH that records what
   would be copied to the results bucket. The shards' results together must be one run's.
+  The Kubernetes shards run with CHECKPOINTS set: a first night keeps one checkpoint a
+  shard, a second starts from them, and a checkpoint that cannot be read stops each shard.
 """
 
 import copy
+import hashlib
 import json
 import os
 import stat
@@ -100,15 +103,29 @@ def check_policy(batch_policy):
 
 
 def fake_aws(bindir, copies):
-    """An `aws` that records `aws s3 cp FILE s3://...` into `copies`, as the results bucket."""
+    """An `aws` over a folder, `copies`, standing for the results and checkpoint buckets:
+    `aws s3 cp FILE s3://...` keeps FILE there by its name (and records the URL in `urls`),
+    `aws s3 cp s3://... FILE` fetches it (recorded in `gets`), and `aws s3api head-object`
+    says whether it is there, as S3's 404 when not; with FAKE_AWS_DENY set it is refused."""
     script = bindir / "aws"
     script.write_text(
         "#!/bin/sh\n"
-        "# aws s3 cp --only-show-errors FILE URL\n"
         f'mkdir -p "{copies}"\n'
-        'for last; do :; done\n'
-        'file=$4\n'
-        f'cp "$file" "{copies}/$(basename "$last")" && echo "$last" >> "{copies}/urls"\n'
+        'if [ "$1 $2" = "s3api head-object" ]; then\n'
+        '  if [ -n "${FAKE_AWS_DENY:-}" ]; then\n'
+        '    echo "An error occurred (403) when calling the HeadObject operation: Forbidden" >&2\n'
+        '    exit 254\n'
+        '  fi\n'
+        f'  [ -f "{copies}/$(basename "$6")" ] && exit 0\n'
+        '  echo "An error occurred (404) when calling the HeadObject operation: Not Found" >&2\n'
+        '  exit 254\n'
+        'fi\n'
+        '# aws s3 cp --only-show-errors FROM TO\n'
+        'from=$4 to=$5\n'
+        'case "$from" in\n'
+        f's3://*) cp "{copies}/$(basename "$from")" "$to" && echo "$from" >> "{copies}/gets" ;;\n'
+        f'*) cp "$from" "{copies}/$(basename "$to")" && echo "$to" >> "{copies}/urls" ;;\n'
+        'esac\n'
     )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
 
@@ -118,8 +135,11 @@ def verdicts(path):
     return {(f["kind"], f["bucket"], f["key"], f["status"], f["cause"]) for f in files}
 
 
-def run_shards(trailcheck, workdir, name, command, variable):
-    """The container's command, run once per index as the scheduler would run it."""
+def run_shards(trailcheck, workdir, name, command, variable, checkpoints=None):
+    """The container's command, run once per index as the scheduler would run it; with
+    `checkpoints` (CHECKPOINTS' URL), twice: a first night with no checkpoint, a second
+    from the checkpoints the first kept, and a third with the checkpoint bucket refusing
+    to be read, which must stop every shard before it validates."""
     source, results, count, *extra = command
     count = int(count)
     if not source.startswith("s3://") or not results.startswith("s3://"):
@@ -139,6 +159,8 @@ def run_shards(trailcheck, workdir, name, command, variable):
            if k not in ("JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX")}
     env["PATH"] = f"{bindir}:{env.get('PATH', '')}"
     env["TMPDIR"] = str(workdir / name)
+    if checkpoints:
+        env["CHECKPOINTS"] = checkpoints
     codes = []
     for index in range(count):
         env[variable] = str(index)
@@ -149,8 +171,11 @@ def run_shards(trailcheck, workdir, name, command, variable):
             if not (copies / f"shard-{index}-of-{count}.{suffix}").is_file():
                 fail(f"{name}: shard {index} did not copy its {suffix}: {ran.stderr}")
     urls = (copies / "urls").read_text().split()
-    if not all(u.startswith(results.rstrip("/") + "/shard-") for u in urls):
+    kept = [u for u in urls if checkpoints and u.startswith(checkpoints + "/checkpoint-shard-")]
+    if not all(u.startswith(results.rstrip("/") + "/shard-") for u in urls if u not in kept):
         fail(f"{name}: results went elsewhere: {urls}")
+    if checkpoints and len(kept) != count:
+        fail(f"{name}: {len(kept)} of {count} shards kept a checkpoint: {urls}")
     union = set()
     for index in range(count):
         shard = verdicts(copies / f"shard-{index}-of-{count}.json")
@@ -165,6 +190,43 @@ def run_shards(trailcheck, workdir, name, command, variable):
         fail(f"{name}: the shards' verdicts are not one run's")
     print(f"{name}: {count} shards ({variable}), exit codes {codes}, "
           f"{len(union)} files judged once each")
+    if checkpoints:
+        nightly(workdir, name, command, count, env, variable, copies, extra, archive)
+
+
+def nightly(workdir, name, command, count, env, variable, copies, extra, archive):
+    """The second night: each shard starts from the checkpoint the first kept (the result
+    names its SHA-256); then a checkpoint bucket that refuses to be read stops each shard."""
+    results = command[1]
+    first = {}
+    for index in range(count):
+        kept = copies / f"checkpoint-shard-{index}-of-{count}.json"
+        first[index] = hashlib.sha256(kept.read_bytes()).hexdigest()
+    for index in range(count):
+        env[variable] = str(index)
+        ran = subprocess.run([str(DEPLOY / "run-shard.sh"), str(archive), results, str(count),
+                              *extra], env=env, capture_output=True, text=True)
+        result = json.loads((copies / f"shard-{index}-of-{count}.json").read_text())
+        used = [c["sha256"] for c in result.get("checkpoints", [])]
+        if used != [first[index]]:
+            fail(f"{name}: shard {index} did not start from its checkpoint: {used} "
+                 f"{ran.stderr}")
+    gets = (copies / "gets").read_text().split()
+    if len(gets) != count:
+        fail(f"{name}: {len(gets)} checkpoints fetched for {count} shards")
+    (copies / "urls").unlink()
+    denied = dict(env, FAKE_AWS_DENY="1")
+    for index in range(count):
+        denied[variable] = str(index)
+        ran = subprocess.run([str(DEPLOY / "run-shard.sh"), str(archive), results, str(count),
+                              *extra], env=denied, capture_output=True, text=True)
+        if ran.returncode != 2 or "cannot read the checkpoint" not in ran.stderr:
+            fail(f"{name}: an unreadable checkpoint did not stop shard {index}: "
+                 f"{ran.returncode} {ran.stderr}")
+    if (copies / "urls").exists():
+        fail(f"{name}: a shard that could not read its checkpoint still copied results")
+    print(f"{name}: {count} shards from their checkpoints; an unreadable checkpoint stops "
+          f"each shard (exit 2)")
 
 
 def main():
@@ -179,7 +241,8 @@ def main():
         fail("the Job's shard count is not its number of completions")
     batch_command, batch_policy = check_batch(workdir)
     check_policy(batch_policy)
-    run_shards(trailcheck, workdir, "kubernetes", k8s_args, "JOB_COMPLETION_INDEX")
+    run_shards(trailcheck, workdir, "kubernetes", k8s_args, "JOB_COMPLETION_INDEX",
+               checkpoints="s3://cloudtrail-integrity-state/nightly")
     run_shards(trailcheck, workdir, "aws-batch", batch_command, "AWS_BATCH_JOB_ARRAY_INDEX")
     print("deploy: manifests valid; shard commands judge every file once")
 
